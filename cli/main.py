@@ -16,6 +16,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 # command name -> "module:attribute". Each attribute is a click command or group.
 COMMANDS: dict[str, str] = {
+    "config": "cli.config_cmds:config",
     "dsp": "cli.dsp_cmds:dsp",
 }
 
