@@ -1,0 +1,297 @@
+"""Numbered schema migrations, run at start.
+
+Registered sqlite-utils style: each is an async function decorated with ``@migration(N)``,
+applied once, in order, each in its own transaction, and recorded in ``_migrations``. A
+database that has a migration this ccd does not know came from a newer ccd: opening it is
+refused rather than risked. Never edit a migration that has shipped; add the next number.
+
+Statements are run one by one (not ``executescript``, which would commit mid-migration).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
+
+import aiosqlite
+
+from ccd.store.errors import SchemaTooNewError, StoreError
+
+log = logging.getLogger(__name__)
+
+MigrationFn = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+class Migration(NamedTuple):
+    number: int
+    name: str
+    fn: MigrationFn
+
+
+MIGRATIONS: dict[int, Migration] = {}
+
+
+def migration(number: int) -> Callable[[MigrationFn], MigrationFn]:
+    """Register the decorated coroutine as schema migration `number`."""
+
+    def register(fn: MigrationFn) -> MigrationFn:
+        if number in MIGRATIONS:
+            raise ValueError(
+                f"migration {number} registered twice ({MIGRATIONS[number].name}, {fn.__name__})"
+            )
+        if number < 1:
+            raise ValueError("migration numbers start at 1")
+        MIGRATIONS[number] = Migration(number, fn.__name__, fn)
+        return fn
+
+    return register
+
+
+async def _run(db: aiosqlite.Connection, statements: list[str]) -> None:
+    for sql in statements:
+        await db.execute(sql)
+
+
+async def apply_migrations(db: aiosqlite.Connection, now: float) -> list[int]:
+    """Apply every registered migration not yet recorded; return the numbers applied.
+
+    `db` must be in autocommit mode (isolation_level=None): transactions here are explicit.
+    """
+    await db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations(number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)"
+    )
+    known = max(MIGRATIONS, default=0)
+    rows = await db.execute_fetchall("SELECT max(number) FROM _migrations")
+    newest = next(iter(rows))[0] or 0
+    if newest > known:
+        raise SchemaTooNewError(
+            f"this database has schema version {newest} but this ccd only knows up to {known}: "
+            "it was written by a newer ccd; upgrade ccd or open a backup"
+        )
+    applied: list[int] = []
+    for number in sorted(MIGRATIONS):
+        m = MIGRATIONS[number]
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-checked inside the write lock: another process may have just applied it.
+            done = await db.execute_fetchall("SELECT 1 FROM _migrations WHERE number = ?", (number,))
+            if done:
+                await db.execute("ROLLBACK")
+                continue
+            await m.fn(db)
+            await db.execute(
+                "INSERT INTO _migrations(number, name, applied) VALUES (?, ?, ?)", (number, m.name, now)
+            )
+            await db.execute("COMMIT")
+        except BaseException as exc:
+            await db.execute("ROLLBACK")
+            if isinstance(exc, StoreError | KeyboardInterrupt | SystemExit):
+                raise
+            if isinstance(exc, Exception):
+                raise StoreError(f"migration {number} ({m.name}) failed: {exc}") from exc
+            raise
+        log.info("applied migration %d (%s)", number, m.name)
+        applied.append(number)
+    return applied
+
+
+@migration(1)
+async def m001_initial(db: aiosqlite.Connection) -> None:
+    """Users, CDR with legs, the call-event journal, CRM, recordings index, settings."""
+    await _run(
+        db,
+        [
+            """CREATE TABLE users(
+                id INTEGER PRIMARY KEY,
+                login TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL DEFAULT '',
+                role TEXT NOT NULL CHECK (role IN ('agent', 'supervisor', 'admin')),
+                agent_no TEXT UNIQUE,
+                extension TEXT,
+                password TEXT NOT NULL,
+                disabled INTEGER NOT NULL DEFAULT 0,
+                created REAL NOT NULL)""",
+            # --- CRM -------------------------------------------------------------------
+            """CREATE TABLE customers(
+                id INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                name_fold TEXT NOT NULL,
+                company TEXT,
+                company_fold TEXT,
+                level TEXT NOT NULL DEFAULT 'normal' CHECK (level IN ('normal', 'silver', 'gold', 'vip')),
+                tags TEXT NOT NULL DEFAULT '[]',
+                gender TEXT CHECK (gender IN ('m', 'f')),
+                birthday TEXT,
+                birth_md TEXT,
+                address TEXT,
+                email TEXT,
+                owner TEXT,
+                custom TEXT NOT NULL DEFAULT '{}',
+                created REAL NOT NULL,
+                updated REAL NOT NULL)""",
+            "CREATE INDEX customers_name ON customers(name_fold)",
+            "CREATE INDEX customers_company ON customers(company_fold) WHERE company_fold IS NOT NULL",
+            "CREATE INDEX customers_birth ON customers(birth_md, owner) WHERE birth_md IS NOT NULL",
+            """CREATE TABLE customer_tags(
+                tag TEXT NOT NULL,
+                customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                PRIMARY KEY (tag, customer_id)) WITHOUT ROWID""",
+            "CREATE INDEX customer_tags_customer ON customer_tags(customer_id)",
+            """CREATE TABLE contacts(
+                id INTEGER PRIMARY KEY,
+                customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                title TEXT,
+                email TEXT,
+                note TEXT,
+                created REAL NOT NULL)""",
+            "CREATE INDEX contacts_customer ON contacts(customer_id)",
+            # e164 holds the lookup key: E.164 for a valid number, else its bare digits.
+            # local is the subscriber number (fixed line without area code; a mobile as is).
+            """CREATE TABLE customer_numbers(
+                id INTEGER PRIMARY KEY,
+                customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+                raw TEXT NOT NULL,
+                e164 TEXT NOT NULL,
+                national TEXT NOT NULL,
+                local TEXT NOT NULL,
+                label TEXT)""",
+            "CREATE INDEX customer_numbers_e164 ON customer_numbers(e164)",
+            "CREATE INDEX customer_numbers_local ON customer_numbers(local)",
+            "CREATE INDEX customer_numbers_customer ON customer_numbers(customer_id)",
+            """CREATE TABLE custom_fields(
+                name TEXT PRIMARY KEY,
+                label TEXT NOT NULL,
+                type TEXT NOT NULL CHECK (type IN ('text', 'int', 'date', 'choice')),
+                choices TEXT NOT NULL DEFAULT '[]',
+                required INTEGER NOT NULL DEFAULT 0,
+                position INTEGER NOT NULL DEFAULT 0)""",
+            # --- calls -----------------------------------------------------------------
+            """CREATE TABLE calls(
+                uniqueid TEXT PRIMARY KEY,
+                linkedid TEXT,
+                direction TEXT NOT NULL CHECK (direction IN ('in', 'out', 'internal')),
+                start REAL NOT NULL,
+                answer REAL,
+                "end" REAL,
+                duration INTEGER,
+                billsec INTEGER,
+                src TEXT,
+                dst TEXT,
+                clid TEXT,
+                caller_name TEXT,
+                location TEXT,
+                channel TEXT,
+                dstchannel TEXT,
+                trunk TEXT,
+                queue TEXT,
+                agent TEXT,
+                disposition TEXT CHECK (disposition IN ('ANSWERED', 'NO ANSWER', 'BUSY', 'FAILED', 'CONGESTION')),
+                userfield TEXT,
+                ivr_path TEXT,
+                wait_time REAL,
+                survey_score INTEGER,
+                customer_id INTEGER REFERENCES customers(id) ON DELETE SET NULL,
+                peer_key TEXT)""",
+            "CREATE INDEX calls_start ON calls(start)",
+            "CREATE INDEX calls_linkedid ON calls(linkedid)",
+            "CREATE INDEX calls_customer ON calls(customer_id) WHERE customer_id IS NOT NULL",
+            "CREATE INDEX calls_peer ON calls(peer_key, start)",
+            'CREATE INDEX calls_open ON calls(start) WHERE "end" IS NULL',
+            """CREATE TABLE legs(
+                call_uniqueid TEXT NOT NULL REFERENCES calls(uniqueid) ON DELETE CASCADE,
+                seq INTEGER NOT NULL,
+                channel TEXT NOT NULL,
+                peer TEXT,
+                kind TEXT NOT NULL,
+                start REAL NOT NULL,
+                answer REAL,
+                "end" REAL,
+                disposition TEXT,
+                agent TEXT,
+                PRIMARY KEY (call_uniqueid, seq)) WITHOUT ROWID""",
+            """CREATE TABLE journal(
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                callid TEXT,
+                queue TEXT,
+                agent TEXT,
+                event TEXT NOT NULL,
+                data1 TEXT, data2 TEXT, data3 TEXT, data4 TEXT, data5 TEXT)""",
+            "CREATE INDEX journal_ts ON journal(ts)",
+            "CREATE INDEX journal_callid ON journal(callid, ts)",
+            # --- notes, orders, reminders ------------------------------------------------
+            """CREATE TABLE note_categories(
+                name TEXT PRIMARY KEY,
+                label TEXT NOT NULL,
+                position INTEGER NOT NULL DEFAULT 0,
+                disabled INTEGER NOT NULL DEFAULT 0)""",
+            """CREATE TABLE notes(
+                id INTEGER PRIMARY KEY,
+                customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                call_uniqueid TEXT REFERENCES calls(uniqueid) ON DELETE SET NULL,
+                author TEXT NOT NULL,
+                category TEXT REFERENCES note_categories(name) ON UPDATE CASCADE,
+                status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'follow_up', 'closed')),
+                text TEXT NOT NULL,
+                follow_up_at REAL,
+                created REAL NOT NULL,
+                updated REAL NOT NULL)""",
+            "CREATE INDEX notes_customer ON notes(customer_id, created)",
+            "CREATE INDEX notes_call ON notes(call_uniqueid) WHERE call_uniqueid IS NOT NULL",
+            """CREATE TABLE products(
+                id INTEGER PRIMARY KEY,
+                sku TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                price INTEGER NOT NULL CHECK (price >= 0),
+                disabled INTEGER NOT NULL DEFAULT 0)""",
+            """CREATE TABLE orders(
+                id INTEGER PRIMARY KEY,
+                customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+                no TEXT UNIQUE,
+                status TEXT NOT NULL DEFAULT 'new'
+                    CHECK (status IN ('new', 'paid', 'shipped', 'done', 'cancelled')),
+                created REAL NOT NULL,
+                total INTEGER NOT NULL DEFAULT 0,
+                author TEXT,
+                note TEXT)""",
+            "CREATE INDEX orders_customer ON orders(customer_id, created)",
+            """CREATE TABLE order_lines(
+                order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+                line INTEGER NOT NULL,
+                product_id INTEGER NOT NULL REFERENCES products(id),
+                qty INTEGER NOT NULL CHECK (qty > 0),
+                price INTEGER NOT NULL CHECK (price >= 0),
+                PRIMARY KEY (order_id, line)) WITHOUT ROWID""",
+            """CREATE TABLE reminders(
+                id INTEGER PRIMARY KEY,
+                user TEXT NOT NULL,
+                customer_id INTEGER REFERENCES customers(id) ON DELETE CASCADE,
+                note_id INTEGER REFERENCES notes(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL CHECK (kind IN ('follow_up', 'birthday', 'memo')),
+                due REAL NOT NULL,
+                text TEXT NOT NULL,
+                done INTEGER NOT NULL DEFAULT 0)""",
+            "CREATE INDEX reminders_user ON reminders(user, done, due)",
+            # --- recordings and settings --------------------------------------------------
+            """CREATE TABLE recordings(
+                id INTEGER PRIMARY KEY,
+                call_uniqueid TEXT REFERENCES calls(uniqueid) ON DELETE SET NULL,
+                leg INTEGER,
+                path TEXT NOT NULL UNIQUE,
+                format TEXT NOT NULL,
+                channels INTEGER NOT NULL DEFAULT 1,
+                start REAL NOT NULL,
+                duration REAL NOT NULL DEFAULT 0,
+                bytes INTEGER NOT NULL DEFAULT 0,
+                deleted_at REAL)""",
+            "CREATE INDEX recordings_call ON recordings(call_uniqueid)",
+            "CREATE INDEX recordings_live ON recordings(start) WHERE deleted_at IS NULL",
+            """CREATE TABLE settings(
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                updated REAL NOT NULL)""",
+        ],
+    )
