@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.spandsp_adsi import spandsp_adsi_messages, spandsp_available  # noqa: E402
-from ccd.dsp.callerid import CallerId, CallerIdReceiver, encode_mdmf, encode_sdmf  # noqa: E402
-from ccd.dsp.fsk import fsk_modulate  # noqa: E402
-from ccd.dsp.levels import dbm0_to_rms  # noqa: E402
+from bench.spandsp_adsi import spandsp_adsi_messages, spandsp_available
+from ccd.dsp.callerid import CallerId, CallerIdReceiver, encode_mdmf, encode_sdmf
+from ccd.dsp.fsk import fsk_modulate
+from ccd.dsp.levels import dbm0_to_rms
 
 log = logging.getLogger("cid_rates")
 

@@ -103,7 +103,7 @@ def _check_absent(what: str, code: str | None) -> None:
 
 
 def _check_datetime(dt: str) -> bytes:
-    if len(dt) != 8 or not dt.isascii() or not dt.isdigit():
+    if len(dt) != 8 or not _is_ascii_digits(dt):
         raise ValueError(f"datetime {dt!r} must be 8 digits MMDDHHMM")
     return dt.encode("ascii")
 
@@ -166,9 +166,14 @@ def encode_mdmf(cid: CallerId, charset: str = "gbk") -> bytes:
     return _frame(MSG_MDMF, body)
 
 
+def _is_ascii_digits(text: str) -> bool:
+    # str.isdigit() also accepts '²' and other Unicode digits, which int() then refuses
+    return bool(text) and all("0" <= c <= "9" for c in text)
+
+
 def _decode_datetime(raw: bytes, cid: CallerId) -> None:
     text = raw.decode("latin-1")
-    if len(raw) != 8 or not text.isdigit():
+    if len(raw) != 8 or not _is_ascii_digits(text):
         cid.errors.append(f"date/time {raw!r} is not 8 digits")
         cid.datetime = text
         return
@@ -252,6 +257,17 @@ def _decode_mdmf_params(body: bytes, cid: CallerId) -> None:
 
 
 def decode_message(data: bytes) -> CallerId | None:
+    """Decode one FSK caller-ID message; see `_decode_message`.  Never raises."""
+    try:
+        return _decode_message(data)
+    except Exception:  # a decoder bug must not take a line down; the frame is reported damaged
+        log.debug("caller-ID decoder failed on %r", data, exc_info=True)
+        cid = CallerId(format="mdmf", checksum_ok=False)
+        cid.errors.append("frame could not be decoded")
+        return cid
+
+
+def _decode_message(data: bytes) -> CallerId | None:
     """Decode one FSK caller-ID message (type, length, body, checksum); never raises.
 
     None means "not a caller-ID message at all" (empty, or an unknown type byte).  Anything else
@@ -320,7 +336,7 @@ def encode_dtmf_cid(cid: CallerId, variant: str = "china") -> str:
         raise ValueError(f"unknown DTMF caller-ID variant {variant!r}; choose one of {list(DTMF_VARIANTS)}")
     _check_absent("number_absent", cid.number_absent)
     if cid.number:
-        if not cid.number.isascii() or not cid.number.isdigit() or len(cid.number) > MAX_FIELD_CHARS:
+        if not _is_ascii_digits(cid.number) or len(cid.number) > MAX_FIELD_CHARS:
             raise ValueError(
                 f"DTMF caller ID can only carry 1..{MAX_FIELD_CHARS} digits (got {cid.number!r})"
             )

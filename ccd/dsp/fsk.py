@@ -190,9 +190,13 @@ class FskDemodulator:
         self._xhist = np.zeros(self._h.size - 1)
         self._mhist = np.zeros(self._box.size - 1, dtype=np.complex128)
         self._shist = np.zeros(self._box.size - 1, dtype=np.complex128)
-        self._d = np.zeros(0)  # discriminator |M|^2-|S|^2, absolute index = _d0 + i
-        self._q = np.zeros(0)  # normalised discriminator in [-1, 1]
-        self._ok = np.zeros(0, dtype=bool)  # energy above the carrier floor
+        # discriminator history: (|M|^2-|S|^2)/(|M|^2+|S|^2) in [-1, 1] and "carrier present",
+        # absolute discriminator-domain index = _d0 + i
+        self._qbuf = np.zeros(2 * self._history)
+        self._okbuf = np.zeros(2 * self._history, dtype=bool)
+        self._len = 0
+        self._q = self._qbuf[:0]
+        self._ok = self._okbuf[:0]
         self._d0 = 0
         self._pos = float(self.delay)  # where the UART resumes hunting (discriminator domain)
 
@@ -212,33 +216,54 @@ class FskDemodulator:
         pm = np.abs(out[0]) ** 2
         ps = np.abs(out[1]) ** 2
         e = pm + ps
-        d = pm - ps
-        q = d / np.maximum(e, 1e-9)
+        q = (pm - ps) / np.maximum(e, 1e-9)
         self._n += x.size
-        self._d = np.concatenate((self._d, d))
-        self._q = np.concatenate((self._q, q))
-        self._ok = np.concatenate((self._ok, e > self._energy_floor))
-        excess = self._d.size - self._history
-        if excess > 0:
-            self._d = self._d[excess:]
-            self._q = self._q[excess:]
-            self._ok = self._ok[excess:]
-            self._d0 += excess
+        self._append(q, e > self._energy_floor)
+
+    def _append(self, q: np.ndarray, ok: np.ndarray) -> None:
+        """Append to the history buffers, dropping the oldest samples beyond `_history`.
+
+        The buffers have twice the history's room so the copy-down happens once per history
+        length, not on every block.
+        """
+        n = q.size
+        if self._len + n > self._qbuf.size:
+            keep = min(self._len, self._history - min(n, self._history))
+            drop = self._len - keep
+            self._qbuf[:keep] = self._qbuf[drop : self._len]
+            self._okbuf[:keep] = self._okbuf[drop : self._len]
+            self._d0 += drop
+            self._len = keep
+            if n > self._qbuf.size - keep:  # a block longer than the history itself
+                self._d0 += n - (self._qbuf.size - keep)
+                q, ok = q[-(self._qbuf.size - keep) :], ok[-(self._qbuf.size - keep) :]
+                n = q.size
+        self._qbuf[self._len : self._len + n] = q
+        self._okbuf[self._len : self._len + n] = ok
+        self._len += n
+        self._q = self._qbuf[: self._len]
+        self._ok = self._okbuf[: self._len]
 
     # ---------------------------------------------------------------- UART
 
-    def _bit_values(self, edge: float, offset: float) -> np.ndarray | None:
+    def _bit_values(self, edge: float, offset: float) -> list[float] | None:
         """Normalised decisions at the middles of the 10 bits after `edge`, or None if not buffered."""
-        centres = edge + (np.arange(_BITS_PER_CHAR) + 0.5) * self.tb + offset
-        i = np.rint(centres).astype(np.int64) - self._d0
-        if i[0] - 1 < 0 or i[-1] + 1 >= self._q.size:
+        base = edge + 0.5 * self.tb + offset - self._d0
+        first = round(base)
+        last = round(base + (_BITS_PER_CHAR - 1) * self.tb)
+        if first - 1 < 0 or last + 1 >= self._len:
             return None
         q = self._q
-        # a light average over the bit's middle: the boxcar already integrated one bit, this only
-        # smooths the timing error of a noisy edge estimate
-        return 0.25 * q[i - 1] + 0.5 * q[i] + 0.25 * q[i + 1]
+        out = []
+        base += 0.5  # int(x + 0.5) rounds the (positive) positions, faster than round()
+        for k in range(_BITS_PER_CHAR):
+            i = int(base + k * self.tb)
+            # a light average over the bit's middle: the boxcar already integrated one bit, this
+            # only smooths the timing error of a noisy edge estimate
+            out.append(0.25 * float(q[i - 1]) + 0.5 * float(q[i]) + 0.25 * float(q[i + 1]))
+        return out
 
-    def _find_edge(self, pos: float) -> float | None | bool:
+    def _find_edge(self, pos: float) -> float | None:
         """Next falling zero crossing (mark -> space) at or after `pos` with carrier present.
 
         Returns the fractional position, None if the buffer ran out (wait for more audio).
@@ -255,19 +280,18 @@ class FskDemodulator:
         a, b = q[j - 1], q[j]
         return self._d0 + j - 1 + a / (a - b)
 
-    def _read_char(self, edge: float, offset: float = 0.0) -> FskChar | None:
-        v = self._bit_values(edge, offset)
-        if v is None:
-            return None
-        data = v[1:9] >= 0.0
-        value = int(np.dot(data.astype(np.int64), 1 << np.arange(8)))
+    def _char(self, edge: float, v: list[float]) -> FskChar:
         return FskChar(
             start=round(edge - self.delay),
-            value=value,
+            value=sum(1 << k for k in range(8) if v[k + 1] >= 0.0),
             edge=edge,
-            framing_ok=bool(v[0] < 0.0 and v[9] >= 0.0),
-            confidence=float(np.min(np.abs(v))),
+            framing_ok=v[0] < 0.0 and v[9] >= 0.0,
+            confidence=min(abs(b) for b in v),
         )
+
+    def _read_char(self, edge: float, offset: float = 0.0) -> FskChar | None:
+        v = self._bit_values(edge, offset)
+        return None if v is None else self._char(edge, v)
 
     def _run_uart(self) -> list[FskChar]:
         chars: list[FskChar] = []
@@ -275,7 +299,7 @@ class FskDemodulator:
             edge = self._find_edge(self._pos)
             if edge is None:
                 # nothing more to hunt in this block; never look back more than a bit
-                self._pos = max(self._pos, self._d0 + self._q.size - 1.0)
+                self._pos = max(self._pos, self._d0 + self._len - 1.0)
                 break
             v = self._bit_values(edge, 0.0)
             if v is None:
@@ -284,9 +308,7 @@ class FskDemodulator:
             if v[0] >= 0.0:  # start bit does not hold to its middle: a noise glitch
                 self._pos = edge + 1.0
                 continue
-            ch = self._read_char(edge)
-            assert ch is not None
-            chars.append(ch)
+            chars.append(self._char(edge, v))
             # hunt for the next start bit from the middle of this stop bit
             self._pos = edge + (_BITS_PER_CHAR - 0.5) * self.tb
         return chars
