@@ -385,6 +385,10 @@ class Customers:
         row = await self._db.fetchone("SELECT count(*) FROM customers")
         return int(row[0]) if row else 0
 
+    async def max_id(self) -> int:
+        row = await self._db.fetchone("SELECT coalesce(max(id), 0) FROM customers")
+        return int(row[0]) if row else 0
+
     async def find_by_number(self, number: str) -> list[Customer]:
         """Customers with this number (as a caller ID gives it, in any form); usually 0 or 1.
 

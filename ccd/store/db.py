@@ -147,6 +147,16 @@ class Store:
             await self._db.reader.close()
             await self._db.writer.close()
 
+    @property
+    def clock(self) -> Clock:
+        """The clock records are stamped with."""
+        return self._db.clock
+
+    @property
+    def tz(self) -> tzinfo:
+        """The office's time zone: what "today" means for reminders and order numbers."""
+        return self._db.tz
+
     async def integrity_check(self) -> str:
         """`PRAGMA integrity_check` plus a foreign-key check: "ok" or the problems found."""
         rows = await self._db.fetchall("PRAGMA integrity_check")

@@ -65,8 +65,12 @@ class Notes:
         status: str = "new",
         call_uniqueid: str | None = None,
         follow_up_at: float | None = None,
+        at: float | None = None,
     ) -> Note:
-        """File a note on a customer (optionally tied to a call); a follow-up date makes a reminder."""
+        """File a note on a customer (optionally tied to a call); a follow-up date makes a reminder.
+
+        `at` backdates the note (imports, demo data); default now.
+        """
         text = (text or "").strip() if isinstance(text, str) else ""
         if not text:
             raise InvalidValueError("a note needs some text")
@@ -80,7 +84,7 @@ class Notes:
             raise InvalidValueError(f"unknown note category {category!r} (known: {known})")
         if not await self._db.fetchone("SELECT 1 FROM customers WHERE id = ?", (customer_id,)):
             raise NotFoundError(f"no customer {customer_id}")
-        now = self._db.clock.wall()
+        now = self._db.clock.wall() if at is None else float(at)
         async with self._db.transaction() as db:
             cur = await db.execute(
                 """INSERT INTO notes(customer_id, call_uniqueid, author, category, status, text, follow_up_at,

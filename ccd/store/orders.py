@@ -66,10 +66,12 @@ class Orders:
         author: str | None = None,
         status: str = "new",
         note: str | None = None,
+        at: float | None = None,
     ) -> Order:
         """An order of (product id or SKU, qty) lines, or mappings {"product", "qty", "price"?}.
 
         Unit prices default to the product's current price and are frozen into the order.
+        `at` backdates the order (imports, demo data); default now.
         """
         if status not in ORDER_STATUSES:
             raise InvalidValueError(f"order status {status!r} is not one of {', '.join(ORDER_STATUSES)}")
@@ -91,7 +93,7 @@ class Orders:
             raise InvalidValueError("an order needs at least one line")
         if not await self._db.fetchone("SELECT 1 FROM customers WHERE id = ?", (customer_id,)):
             raise NotFoundError(f"no customer {customer_id}")
-        now = self._db.clock.wall()
+        now = self._db.clock.wall() if at is None else float(at)
         async with self._db.transaction() as db:
             resolved: list[tuple[int, int, int]] = []
             for prod, qty, price in wanted:
