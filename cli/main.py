@@ -18,6 +18,13 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 COMMANDS: dict[str, str] = {
     "config": "cli.config_cmds:config",
     "dsp": "cli.dsp_cmds:dsp",
+    "serve": "cli.daemon_cmds:serve",
+    "init": "cli.daemon_cmds:init",
+    "demo": "cli.daemon_cmds:demo",
+    "status": "cli.daemon_cmds:status",
+    "cdr": "cli.daemon_cmds:cdr",
+    "user": "cli.user_cmds:user",
+    "sim": "cli.sim_cmds:sim",
 }
 
 

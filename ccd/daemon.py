@@ -1,0 +1,560 @@
+"""The composition root: reads the configuration, builds drivers, lines, soft DSP, engine,
+store and socket server, and runs them on one asyncio loop.
+
+The media loop is the heartbeat: every 20 ms it exchanges audio with every driver, runs
+the soft DSP over all audio lines at once (one batched numpy call), lets the engine decide,
+mixes the audio to send, and applies the engine's actions (driver commands, bus events,
+store writes). Store writes go through one ordered writer task so the loop never waits on
+the disk; a slow or failing disk delays records, never calls.
+
+On the real clock the loop paces itself to wall time; on a `VirtualClock` nothing runs by
+itself and tests call `await daemon.run_for(seconds)`, which advances time tick by tick and
+lets the socket server and the store writer run in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ccd.bus import EventBus
+from ccd.clock import Clock, RealClock, VirtualClock
+from ccd.drivers.base import (
+    Capabilities,
+    Driver,
+    DriverError,
+    DriverUnavailable,
+    LineKind,
+    LineSpec,
+    UnsupportedCommand,
+    load_driver_class,
+)
+from ccd.telephony.engine import DriverCommand, Engine, Persist, Publish
+from ccd.telephony.line import Line, LineState
+from ccd.telephony.media import Media
+from ccd.telephony.router import InboundRule, OutboundRule, Router
+
+log = logging.getLogger(__name__)
+TICK = 0.02
+FRAME = 160
+
+
+@dataclass
+class DriverSlot:
+    driver: Driver
+    offset: int  # first global audio row
+    ok: bool = True
+    error: str = ""
+
+
+@dataclass
+class Stats:
+    ticks: int = 0
+    late_ticks: int = 0
+    tick_cpu: float = 0.0  # process time spent in ticks
+    cid_to_ringing: list[float] = field(default_factory=list)
+
+
+class Daemon:
+    def __init__(self, config: Any, clock: Clock | None = None, *, server: bool = True) -> None:
+        self.config = config
+        self.clock: Clock = clock or RealClock()
+        self.virtual = isinstance(self.clock, VirtualClock)
+        self.bus = EventBus()
+        self.with_server = server
+        self.slots: list[DriverSlot] = []
+        self.lines: dict[str, Line] = {}
+        self.rows = 0
+        self.store: Any = None
+        self.server: Any = None
+        self.engine: Engine | None = None
+        self.media: Media | None = None
+        self.stats = Stats()
+        self._store_q: asyncio.Queue[Persist | None] = asyncio.Queue()
+        self._store_task: asyncio.Task[None] | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._tx: np.ndarray | None = None
+        self._cid_rx: dict[str, Any] = {}
+        self._dtmf_cid: dict[str, Any] = {}
+        self._leg_seq: dict[tuple[str, int], int] = {}
+        self.started_wall = 0.0
+
+    # ------------------------------------------------------------------ build
+    @property
+    def sim(self) -> Any:
+        """The first simulated-office driver, if any (for `ccd sim` commands and tests)."""
+        from ccd.drivers.sim import SimDriver
+
+        return next((s.driver for s in self.slots if isinstance(s.driver, SimDriver)), None)
+
+    def _tone_plan(self) -> Any:
+        from ccd.dsp.tones import get_plan, plan_from_dict
+
+        name = self.config.daemon.tone_plan
+        custom = self.config.tone_plans.get(name)
+        if custom:
+            as_dict = {
+                tone: {"freqs": list(spec.freqs), "cadence": list(spec.cadence)}
+                for tone, spec in custom.items()
+            }
+            return plan_from_dict(name, as_dict)
+        return get_plan(name)
+
+    def _build_lines(self) -> None:
+        cfg = self.config
+        offset = 0
+        for drv_cfg in cfg.drivers:
+            specs: list[LineSpec] = []
+            for trunk in cfg.trunks:
+                if trunk.driver == drv_cfg.name:
+                    specs.append(
+                        LineSpec(
+                            trunk.id,
+                            LineKind.TRUNK,
+                            trunk.channel,
+                            trunk.label,
+                            trunk.number,
+                            trunk.passthrough,
+                            trunk.phone,
+                            trunk.cid,
+                        )
+                    )
+            for ext in cfg.extensions:
+                if ext.driver == drv_cfg.name:
+                    specs.append(LineSpec(ext.id, LineKind.EXTENSION, ext.channel, ext.label, ext.id))
+            options = drv_cfg.options_dict()
+            options.update(clock=self.clock, tone_plan=cfg.daemon.tone_plan)
+            try:
+                cls = load_driver_class(drv_cfg.kind)
+                driver = cls(drv_cfg.name, specs, options)
+            except (DriverError, ImportError, ValueError, TypeError) as exc:
+                log.error("driver %s (%s) cannot be built: %s", drv_cfg.name, drv_cfg.kind, exc)
+                driver = _DeadDriver(drv_cfg.name, specs, {"error": str(exc)})
+            slot = DriverSlot(driver, offset)
+            self.slots.append(slot)
+            for spec in specs:
+                try:
+                    caps = driver.capabilities(spec.id)
+                except Exception:
+                    caps = Capabilities(audio=False)
+                self.lines[spec.id] = Line(spec, caps, drv_cfg.name, offset + spec.channel)
+            offset += max(driver.channels, 0)
+        self.rows = offset
+
+    def _build_engine(self) -> None:
+        from ccd.dsp.dtmf import dtmf_generate
+        from ccd.dsp.linebank import LineBankDsp
+        from ccd.dsp.tones import tone_generate
+
+        cfg = self.config
+        plan = self._tone_plan()
+        self.plan = plan
+        self.media = Media(self.rows)
+        self.dsp = LineBankDsp(max(self.rows, 1), plan)
+        audio_rows = {line.row for line in self.lines.values() if line.caps.audio}
+        for row in range(max(self.rows, 1)):
+            self.dsp.set_enabled(row, dtmf=row in audio_rows, tones=row in audio_rows)
+        self._row_line = {line.row: line for line in self.lines.values()}
+        tone_cache: dict[str, np.ndarray] = {}
+
+        def tones(name: str) -> np.ndarray:
+            if name not in tone_cache:
+                spec = plan.tones.get(name)
+                cycle = (sum(spec.cadence) if spec and spec.cadence else 1.0) if spec else 1.0
+                tone_cache[name] = tone_generate(plan, name if spec else "busy", cycle, level_dbm0=-15.0)
+            return tone_cache[name]
+
+        def dtmf(digits: str) -> np.ndarray:
+            return dtmf_generate(digits, on_ms=90, off_ms=90, level_dbm0=-8.0)
+
+        locate = _locator(cfg.daemon.country, cfg.daemon.area_code)
+        router = Router(
+            [
+                InboundRule(
+                    r.name,
+                    tuple(r.trunks),
+                    tuple(r.ring),
+                    r.queue,
+                    r.ivr,
+                    r.voicemail,
+                    r.hangup,
+                )
+                for r in cfg.inbound
+            ],
+            [
+                OutboundRule(
+                    r.name,
+                    tuple(r.extensions),
+                    tuple(t.id for t in cfg.trunks) if "*" in r.trunks else tuple(r.trunks),
+                    r.hunt,
+                    r.prefix,
+                )
+                for r in cfg.outbound
+            ],
+        )
+        self.engine = Engine(
+            self.lines,
+            self.media,
+            router,
+            wall=self.clock.wall,
+            tones=tones,
+            dtmf=dtmf,
+            locate=locate,
+            answer_timeout=cfg.daemon.answer_timeout,
+        )
+        self._tx = np.zeros((max(self.rows, 1), FRAME), dtype=np.int16)
+
+    # ------------------------------------------------------------------ life cycle
+    async def start(self) -> None:
+        from ccd.store.db import Store
+
+        cfg = self.config
+        self.started_wall = self.clock.wall()
+        for folder in (cfg.daemon.database.parent, cfg.daemon.recordings):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        self.store = await Store.open(cfg.daemon.database, self.clock)
+        closed = await self.store.calls.close_orphans(self.clock.wall())
+        if closed:
+            log.warning("closed %d call(s) left open by an unclean stop (disposition FAILED)", closed)
+        self._build_lines()
+        self._build_engine()
+        for slot in self.slots:
+            try:
+                await slot.driver.open()
+            except (DriverUnavailable, DriverError, OSError) as exc:
+                slot.ok, slot.error = False, str(exc)
+                log.error(
+                    "driver %s failed to open: %s — its lines are out of service", slot.driver.name, exc
+                )
+                for spec in slot.driver.lines:
+                    self.engine.handle_device(_alarm(spec.id, str(exc)), self.clock.now())
+        self._store_task = asyncio.create_task(self._store_writer(), name="ccd-store-writer")
+        if self.with_server:
+            await self._start_server()
+        self._apply(self.engine.drain())
+        if not self.virtual:
+            self._loop_task = asyncio.create_task(self._media_loop(), name="ccd-media-loop")
+        log.info(
+            "ccd running: %d driver(s), %d line(s), socket %s",
+            len(self.slots),
+            len(self.lines),
+            cfg.daemon.socket if self.with_server else "-",
+        )
+
+    async def _start_server(self) -> None:
+        from ccd.server.engine_commands import build_registry
+        from ccd.server.server import SocketServer
+
+        registry = build_registry(self)
+
+        async def authenticate(login: str, password: str) -> Any:
+            return await self.store.users.verify(login, password)
+
+        async def snap_lines(ctx: Any) -> list[dict[str, Any]]:
+            return self.engine.snapshot_lines() if self.engine else []
+
+        async def snap_calls(ctx: Any) -> list[dict[str, Any]]:
+            return self.engine.snapshot_calls() if self.engine else []
+
+        self.server = SocketServer(
+            Path(self.config.daemon.socket),
+            registry,
+            self.bus,
+            authenticate,
+            snapshots={"line": snap_lines, "call": snap_calls},
+            group=self.config.daemon.group,
+            clock=self.clock,
+        )
+        await self.server.start()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self.server is not None:
+            await self.server.stop()
+        for slot in self.slots:
+            with contextlib.suppress(Exception):
+                await slot.driver.close()
+        if self._store_task is not None:
+            await self._store_q.put(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._store_task
+        if self.store is not None:
+            await self.store.close()
+        log.info("ccd stopped")
+
+    async def serve_forever(self) -> None:
+        """Run until SIGTERM/SIGINT, then stop cleanly."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self._stopping.set)
+        await self._stopping.wait()
+        await self.stop()
+
+    # ------------------------------------------------------------------ the media loop
+    async def _media_loop(self) -> None:
+        deadline = self.clock.now()
+        while not self._stopping.is_set():
+            self.step()
+            deadline += TICK
+            now = self.clock.now()
+            if now - deadline > 1.0:
+                log.warning("media loop %.1f s behind real time: skipping ahead", now - deadline)
+                deadline = now
+            await self.clock.sleep_until(deadline)
+
+    async def run_for(self, seconds: float, *, yield_every: int = 1) -> None:
+        """Virtual clock only: run `seconds` of line time, tick by tick."""
+        if not isinstance(self.clock, VirtualClock):
+            raise RuntimeError("run_for() needs a VirtualClock")
+        ticks = round(seconds / TICK)
+        for i in range(ticks):
+            self.clock.advance(TICK)
+            self.step()
+            if i % yield_every == 0:
+                await asyncio.sleep(0)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Wait until every record so far is in the database."""
+        await self._store_q.join()
+
+    def step(self) -> None:
+        """One 20 ms tick of every line."""
+        t0 = time.process_time()
+        engine = self.engine
+        assert engine is not None and self.media is not None and self._tx is not None
+        now = self.clock.now()
+        rx_all = np.zeros_like(self._tx)
+        events = []
+        for slot in self.slots:
+            drv = slot.driver
+            n = drv.channels
+            if n <= 0:
+                continue
+            try:
+                result = drv.tick(now, self._tx[slot.offset : slot.offset + n])
+            except Exception:
+                log.exception("driver %s failed in tick", drv.name)
+                continue
+            events.extend(result.events)
+            if result.rx is not None:
+                rx_all[slot.offset : slot.offset + n] = result.rx
+        for event in events:
+            engine.handle_device(event, now)
+        self._run_dsp(rx_all, now)
+        engine.tick(now)
+        self._tx, finished = self.media.mix(rx_all)
+        for row, tag in finished:
+            engine.handle_play_done(row, tag, now)
+        self._apply(engine.drain())
+        self.stats.ticks += 1
+        self.stats.tick_cpu += time.process_time() - t0
+
+    def _run_dsp(self, rx_all: np.ndarray, now: float) -> None:
+        engine = self.engine
+        assert engine is not None
+        for row, event in self.dsp.process(rx_all):
+            line = self._row_line.get(row)
+            if line is None:
+                continue
+            if hasattr(event, "digit"):
+                if line.kind is LineKind.TRUNK and line.state in (LineState.IDLE, LineState.RINGING):
+                    self._feed_dtmf_cid(line, event, now)
+                    continue
+                engine.handle_digit(line.id, event.digit, now)
+            elif event.end is None:  # a tone recognised (its end is reported separately)
+                engine.handle_tone(line.id, event.tone, now)
+        # FSK caller ID: only trunks that are ringing and still waiting for it
+        for line in self.lines.values():
+            if line.kind is not LineKind.TRUNK or not line.caps.audio or line.caps.hw_caller_id:
+                continue
+            if line.state is LineState.RINGING:
+                rx = self._cid_rx.get(line.id)
+                if rx is None:
+                    from ccd.dsp.callerid import CallerIdReceiver
+
+                    standard = {"fsk-bell202": "bell202", "fsk-v23": "v23"}.get(line.spec.cid, "auto")
+                    rx = self._cid_rx[line.id] = CallerIdReceiver(standard)
+                for cid_event in rx.process(rx_all[line.row]):
+                    self._cid_heard(line, cid_event.cid, now)
+            elif line.id in self._cid_rx:
+                del self._cid_rx[line.id]
+
+    def _feed_dtmf_cid(self, line: Line, event: Any, now: float) -> None:
+        from ccd.dsp.callerid import DtmfCidAssembler
+
+        assembler = self._dtmf_cid.setdefault(line.id, DtmfCidAssembler())
+        cid = assembler.feed(event.digit, event.start)
+        if cid is not None:
+            assembler.reset()
+            self._cid_heard(line, cid, now)
+
+    def _cid_heard(self, line: Line, cid: Any, now: float) -> None:
+        assert self.engine is not None
+        self._cid_at = time.perf_counter()
+        self.engine.handle_caller_id(line.id, cid, now)
+
+    # ------------------------------------------------------------------ actions
+    def _apply(self, actions: list[Any]) -> None:
+        for action in actions:
+            if isinstance(action, Publish):
+                if action.name == "call.ringing" and getattr(self, "_cid_at", None) is not None:
+                    self.stats.cid_to_ringing.append(time.perf_counter() - self._cid_at)
+                    self._cid_at = None
+                self.bus.emit(action.name, action.data, key=action.key, coalesce=action.coalesce)
+            elif isinstance(action, DriverCommand):
+                slot = next((s for s in self.slots if s.driver.name == action.driver), None)
+                if slot is None or not slot.ok:
+                    continue
+                try:
+                    slot.driver.command(action.command)
+                except UnsupportedCommand as exc:
+                    log.warning("driver %s: %s", action.driver, exc)
+                except Exception:
+                    log.exception("driver %s failed on %r", action.driver, action.command)
+            elif isinstance(action, Persist):
+                self._store_q.put_nowait(action)
+
+    async def _store_writer(self) -> None:
+        """Apply store writes in order; a failing write is logged and the rest go on."""
+        calls = self.store.calls
+        while True:
+            action = await self._store_q.get()
+            try:
+                if action is None:
+                    return
+                await self._persist(calls, action)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("store write %s failed", action.op if action else None)
+            finally:
+                self._store_q.task_done()
+
+    async def _persist(self, calls: Any, action: Persist) -> None:
+        a = dict(action.args)
+        op = action.op
+        if op == "call_begin":
+            fields = {k: a[k] for k in _BEGIN_FIELDS if a.get(k) not in (None, "")}
+            await calls.begin(fields)
+        elif op == "call_answer":
+            await calls.answer(a["uniqueid"], a["answer"])
+        elif op == "call_finish":
+            extra = {k: a[k] for k in _FINISH_FIELDS if a.get(k) not in (None, "")}
+            customer = await self._customer_for(a)
+            if customer is not None:
+                extra["customer_id"] = customer
+            await calls.finish(a["uniqueid"], a["end"], a["disposition"], **extra)
+        elif op == "leg_add":
+            seq = await calls.add_leg(
+                a["uniqueid"], a["channel"], kind=a["kind"], peer=a.get("role"), start=a["start"]
+            )
+            self._leg_seq[(a["uniqueid"], a["seq"])] = seq
+        elif op == "leg_update":
+            seq = self._leg_seq.get((a["uniqueid"], a["seq"]), a["seq"])
+            fields = {k: a[k] for k in ("answer", "end", "disposition") if a.get(k) is not None}
+            await calls.update_leg(a["uniqueid"], seq, **fields)
+        elif op == "journal":
+            await self.store.journal.append(**a)
+
+    async def _customer_for(self, cdr: dict[str, Any]) -> int | None:
+        number = cdr.get("src") if cdr.get("direction") == "in" else cdr.get("dst")
+        if not number:
+            return None
+        try:
+            found = await self.store.customers.find_by_number(number)
+        except Exception:
+            log.debug("customer lookup failed for %s", number, exc_info=True)
+            return None
+        return found[0].id if found else None
+
+    # ------------------------------------------------------------------ views
+    def status(self) -> dict[str, Any]:
+        assert self.engine is not None
+        return {
+            "started": self.started_wall,
+            "now": self.clock.wall(),
+            "pid": os.getpid(),
+            "drivers": [
+                {**slot.driver.describe(), "ok": slot.ok, "error": slot.error} for slot in self.slots
+            ],
+            "lines": self.engine.snapshot_lines(),
+            "calls": self.engine.snapshot_calls(),
+        }
+
+
+_BEGIN_FIELDS = (
+    "uniqueid",
+    "linkedid",
+    "direction",
+    "start",
+    "src",
+    "dst",
+    "clid",
+    "caller_name",
+    "location",
+    "channel",
+    "dstchannel",
+    "trunk",
+)
+_FINISH_FIELDS = ("src", "dst", "clid", "caller_name", "location", "dstchannel", "trunk")
+
+
+def _locator(country: str, area_code: str) -> Any:
+    try:
+        from ccd.crm.numbers import normalise
+    except ImportError:  # pragma: no cover - crm not installed
+        return lambda number: None
+
+    def locate(number: str) -> str | None:
+        try:
+            info = normalise(number, country=country, area_code=area_code)
+        except Exception:
+            return None
+        return info.location or None
+
+    return locate
+
+
+def _alarm(line: str, reason: str) -> Any:
+    from ccd.drivers.base import LineAlarm
+
+    return LineAlarm(line, ok=False, reason=reason)
+
+
+class _DeadDriver(Driver):
+    """Stands in for a driver that could not even be built, so its lines show out of service."""
+
+    KIND = "unavailable"
+
+    async def open(self) -> None:
+        raise DriverUnavailable(self.options.get("error", "driver unavailable"))
+
+    async def close(self) -> None:
+        return None
+
+    def capabilities(self, line: str) -> Capabilities:
+        return Capabilities(audio=False, play=False, record=False, hook_control=False, switching=False)
+
+    def tick(self, now: float, tx: np.ndarray) -> Any:
+        from ccd.drivers.base import DriverTick
+
+        return DriverTick([], None)
+
+    def command(self, cmd: Any) -> None:
+        raise UnsupportedCommand(f"line {cmd.line} is out of service")
