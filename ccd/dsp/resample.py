@@ -21,20 +21,23 @@ _ROLLOFF = 0.94
 _CHUNK = 32768  # output samples computed per matrix product, bounds memory
 
 
+_MAX_PHASES = 1024  # beyond this, output instants are rounded to 1/1024 of an input sample
+
+
 @lru_cache(maxsize=32)
-def _polyphase(up: int, down: int) -> tuple[np.ndarray, int]:
-    """Filter bank, shape (up, taps): row p is the filter for output phase p, and the half-length."""
-    cutoff = _ROLLOFF / max(up, down)  # in cycles per sample at the upsampled rate, times 2
-    half = int(np.ceil(_ZERO_CROSSINGS * max(up, down) / up))  # half-length in input samples
-    taps = 2 * half
-    # tap k of phase p sits at input offset (k - half + 1) relative to floor(t), t the exact input time
-    k = np.arange(taps) - half + 1
-    p = np.arange(up)[:, None]
-    # distance (in upsampled samples) between the output instant and input sample
-    dist = (k[None, :] * up - p).astype(np.float64)
-    h = cutoff * np.sinc(cutoff * dist)
-    w = np.kaiser(2 * half * up + 1, _KAISER_BETA)
-    h *= np.interp(dist, np.arange(-half * up, half * up + 1), w)
+def _bank(phases: int, src_rate: int, dst_rate: int) -> tuple[np.ndarray, int]:
+    """Filter bank, shape (phases, taps), and its half-length in input samples.
+
+    Row p interpolates at p/phases of the way from input sample `base` to `base + 1`;
+    tap k weights input sample `base + k - half + 1`.
+    """
+    scale = min(1.0, dst_rate / src_rate)  # low-pass at the lower of the two Nyquist rates
+    fc = _ROLLOFF * scale
+    half = int(np.ceil(_ZERO_CROSSINGS / scale))
+    k = np.arange(2 * half) - half + 1
+    dist = k[None, :] - np.arange(phases)[:, None] / phases  # input samples from the output instant
+    h = fc * np.sinc(fc * dist)
+    h *= np.i0(_KAISER_BETA * np.sqrt(np.clip(1.0 - (dist / half) ** 2, 0.0, 1.0))) / np.i0(_KAISER_BETA)
     h /= h.sum(axis=1, keepdims=True)  # exact unity DC gain for every phase
     return h, half
 
@@ -44,7 +47,9 @@ def resample(x: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
 
     Integer input comes back as the same integer type (rounded and clipped); float input as
     float64. Output length is ceil(len(x) * dst_rate / src_rate). The signal is treated as zero
-    outside its ends, so the first and last few milliseconds carry the filter's edge.
+    outside its ends, so the first and last few milliseconds carry the filter's edge. Simple
+    ratios (44100 -> 8000 is 80/441) are exact; odd ones round each output instant to 1/1024
+    of an input sample, which is far below audibility.
     """
     if src_rate <= 0 or dst_rate <= 0:
         raise ValueError(f"sample rates must be positive, got {src_rate} -> {dst_rate}")
@@ -56,24 +61,25 @@ def resample(x: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
         raise ValueError(f"resample takes 1-D or 2-D arrays, got {a.ndim}-D")
     if src_rate == dst_rate:
         return a.copy()
-    g = gcd(src_rate, dst_rate)
-    up, down = dst_rate // g, src_rate // g
-    if up > 4096:
-        raise ValueError(f"rate ratio {dst_rate}/{src_rate} is too awkward to convert (up-factor {up})")
-    n_out = -(-a.size * up // down)
     xf = a.astype(np.float64)
     if a.dtype.kind == "f" and not np.all(np.isfinite(xf)):
         raise ValueError("resample input contains NaN or infinity")
-    h, half = _polyphase(up, down)
+    g = gcd(src_rate, dst_rate)
+    phases = min(dst_rate // g, _MAX_PHASES)
+    n_out = -(-a.size * dst_rate // src_rate)
+    h, half = _bank(phases, src_rate // g, dst_rate // g)
     taps = h.shape[1]
-    padded = np.concatenate([np.zeros(half), xf, np.zeros(half + 1)])
+    padded = np.concatenate([np.zeros(half), xf, np.zeros(half + 2)])
     y = np.empty(n_out, dtype=np.float64)
     offs = np.arange(taps)
     for start in range(0, n_out, _CHUNK):
-        n = np.arange(start, min(n_out, start + _CHUNK))
-        pos = n * down
-        base = pos // up  # input sample at or before the output instant
-        phase = pos - base * up
+        n = np.arange(start, min(n_out, start + _CHUNK), dtype=np.int64)
+        num = n * src_rate
+        base = num // dst_rate  # input sample at or before the output instant
+        phase = ((num - base * dst_rate) * phases + dst_rate // 2) // dst_rate
+        wrap = phase == phases
+        base[wrap] += 1
+        phase[wrap] = 0
         idx = base[:, None] + offs[None, :] + 1  # +half padding, -half+1 offset of tap 0
         y[n] = np.einsum("ij,ij->i", padded[idx], h[phase])
     if a.dtype.kind in "iu":

@@ -448,9 +448,9 @@ class WavWriter:
                 self._flush_ima(x)
             else:
                 self._flush_plain(x)
-            self._frames_flushed = self._frames_written
         self._patch_sizes()
         self._sync()
+        self._frames_flushed = self._frames_written
 
     def _flush_plain(self, x: np.ndarray) -> None:
         if self.fmt == "pcm16":
