@@ -1,0 +1,609 @@
+"""Call-progress tones (dial, busy, ringback, congestion…), fax CNG/CED, silence and voice activity.
+
+Plans: the cadences of a country are data (`TonePlan`), built in for China (`cn`, 450 Hz) and the
+US (`us`), or read from `ccd.toml` with `plan_from_dict`. Both generating (for the simulator) and
+detecting use the same plan.
+
+How the detector decides, and why:
+
+* Every 20 ms frame, a 40 ms Hann window is measured at each frequency the plan uses (plus the fax
+  tones), one matrix product for all channels. A frequency set (e.g. 450 Hz, or 480+620 Hz) is
+  *on* in a frame when each of its frequencies is above the level floor, holds its frequency
+  (phase advance between frames within ±2 % / 20 Hz — speech pitch glides, tones do not), and the
+  set carries at least half the frame's energy. The phase test is what keeps vowels off busy tone,
+  and the energy share test still passes with white noise 10 dB below the tone.
+* On/off is debounced over two frames, and the lengths of the on and off segments are matched
+  against each tone's cadence (±25 %, at least ±60 ms). A cadenced tone is recognised when one full
+  cycle plus the start of the next match (busy: on, off, and 80 % of the next on — about 1 s for
+  China's 0.35/0.35 s busy, within two cadence cycles even when joining mid-tone). Continuous tones
+  need `min_duration` seconds (dial: 2 s, longer than China's 1 s ringback).
+* Recognition gives `ToneEvent(tone, start, None)`; when the tone stops or breaks cadence, a second
+  event with the same `start` and the `end` sample follows. "voice" and "silence" work the same
+  way: voice after 60 ms of frames well above the tracked noise floor (and not a plan tone), ending
+  after 0.5 s of hangover; silence after `silence_seconds` with neither voice nor tone.
+
+Sample indices count from detector creation or reset. Input as in `ccd.dsp.dtmf`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ccd.dsp.goertzel import as_samples, dft_basis, frame_windows, hann
+from ccd.dsp.levels import SAMPLE_RATE, dbm0_to_peak, dbm0_to_rms
+
+log = logging.getLogger(__name__)
+
+FRAME = 160  # analysis hop: 20 ms
+WIN = 320  # analysis window: 40 ms (25 Hz bins: 440 and 480 Hz stay apart)
+TONE_FLOOR_DBM0 = -42.0  # per frequency
+SHARE_ON = 0.5  # share of frame energy in the tone's frequencies
+FREQ_TOL = 0.02
+FREQ_TOL_MIN_HZ = 8.0
+FREQ_TOL_MAX_HZ = 20.0  # the 160-sample hop measures +-25 Hz unambiguously
+DEBOUNCE = 2  # frames a new on/off state must last
+CADENCE_TOL = 0.25
+CADENCE_TOL_MIN_S = 0.06
+VOICE_ABS_DBM0 = -50.0
+VOICE_OVER_FLOOR_DB = 9.0
+VOICE_START_FRAMES = 3
+VOICE_HANGOVER_FRAMES = 25
+FLOOR_RISE_DB_PER_S = 5.0
+_FAR = 2**62
+
+
+@dataclass(frozen=True)
+class ToneSpec:
+    """One tone of a plan: frequencies (Hz) and cadence (seconds on, off, on, off…; () = continuous).
+
+    `min_duration`: for a continuous tone, seconds of steady tone before it is reported.
+    `match_segments`: for a cadenced tone, how many consecutive on/off segments must match before it
+    is reported (0 = one whole cycle plus the start of the next).
+    """
+
+    name: str
+    freqs: tuple[float, ...]
+    cadence: tuple[float, ...] = ()
+    min_duration: float = 2.0
+    match_segments: int = 0
+
+    @property
+    def segments_needed(self) -> int:
+        return self.match_segments or len(self.cadence) + 1
+
+
+@dataclass(frozen=True)
+class TonePlan:
+    """A country's (or a PBX's) set of call-progress tones, by name."""
+
+    name: str
+    tones: dict[str, ToneSpec] = field(default_factory=dict)
+
+
+FAX_TONES = {
+    "fax_cng": ToneSpec("fax_cng", (1100.0,), (0.5, 3.0), match_segments=2),
+    "fax_ced": ToneSpec("fax_ced", (2100.0,), (), min_duration=0.5),
+}
+
+
+def _plan(name: str, tones: list[ToneSpec]) -> TonePlan:
+    return TonePlan(name, {t.name: t for t in tones})
+
+
+BUILTIN_PLANS: dict[str, TonePlan] = {
+    "cn": _plan(
+        "cn",
+        [
+            ToneSpec("dial", (450.0,), ()),
+            ToneSpec("busy", (450.0,), (0.35, 0.35)),
+            ToneSpec("ringback", (450.0,), (1.0, 4.0)),
+            ToneSpec("congestion", (450.0,), (0.7, 0.7)),
+            ToneSpec("vacant", (450.0,), (0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.4, 0.4)),
+            ToneSpec("call_waiting", (450.0,), (0.4, 4.0)),
+        ],
+    ),
+    "us": _plan(
+        "us",
+        [
+            ToneSpec("dial", (350.0, 440.0), ()),
+            ToneSpec("busy", (480.0, 620.0), (0.5, 0.5)),
+            ToneSpec("ringback", (440.0, 480.0), (2.0, 4.0)),
+            ToneSpec("reorder", (480.0, 620.0), (0.25, 0.25)),
+        ],
+    ),
+}
+
+_SPEC_KEYS = {"freqs", "cadence", "min_duration", "match_segments"}
+
+
+def plan_from_dict(name: str, d: dict) -> TonePlan:
+    """Build a plan from configuration, e.g. `{"busy": {"freqs": [425], "cadence": [0.5, 0.5]}}`.
+
+    Raises ValueError naming the tone and field at fault, so `ccd config validate` can show it.
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError("tone plan name must be a non-empty string")
+    if not isinstance(d, dict) or not d:
+        raise ValueError(f"tone plan {name!r}: expected a table of tones, e.g. busy = {{freqs = [425]}}")
+    tones: list[ToneSpec] = []
+    for tname, spec in d.items():
+        where = f"tone plan {name!r}, tone {tname!r}"
+        if not isinstance(tname, str) or not tname:
+            raise ValueError(f"tone plan {name!r}: tone names must be non-empty strings")
+        if not isinstance(spec, dict):
+            raise ValueError(f"{where}: expected a table with freqs and cadence")
+        unknown = set(spec) - _SPEC_KEYS
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)} (expected {sorted(_SPEC_KEYS)})")
+        freqs = spec.get("freqs")
+        if not isinstance(freqs, (list, tuple)) or not freqs or len(freqs) > 3:
+            raise ValueError(f"{where}: freqs must be a list of 1 to 3 frequencies in Hz")
+        for f in freqs:
+            if not _is_number(f) or not 100.0 <= float(f) <= 3800.0:
+                raise ValueError(f"{where}: frequency {f!r} must be a number from 100 to 3800 Hz")
+        cadence = spec.get("cadence", [])
+        if not isinstance(cadence, (list, tuple)):
+            raise ValueError(f"{where}: cadence must be a list of seconds on, off, on, off…")
+        if len(cadence) % 2:
+            raise ValueError(f"{where}: cadence needs on/off pairs, got {len(cadence)} values")
+        for c in cadence:
+            if not _is_number(c) or not 0.04 <= float(c) <= 30.0:
+                raise ValueError(f"{where}: cadence value {c!r} must be seconds from 0.04 to 30")
+        min_duration = spec.get("min_duration", 2.0)
+        if not _is_number(min_duration) or not 0.1 <= float(min_duration) <= 60.0:
+            raise ValueError(f"{where}: min_duration must be seconds from 0.1 to 60")
+        match_segments = spec.get("match_segments", 0)
+        if not isinstance(match_segments, int) or isinstance(match_segments, bool) or match_segments < 0:
+            raise ValueError(f"{where}: match_segments must be a whole number >= 0")
+        tones.append(
+            ToneSpec(
+                tname,
+                tuple(float(f) for f in freqs),
+                tuple(float(c) for c in cadence),
+                float(min_duration),
+                match_segments,
+            )
+        )
+    return _plan(name, tones)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def get_plan(name: str) -> TonePlan:
+    """A built-in plan by name ("cn", "us")."""
+    try:
+        return BUILTIN_PLANS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown tone plan {name!r} (built in: {', '.join(sorted(BUILTIN_PLANS))})"
+        ) from None
+
+
+def _spec(plan: TonePlan, tone: str) -> ToneSpec:
+    if not isinstance(plan, TonePlan):
+        raise ValueError(f"expected a TonePlan, got {type(plan).__name__}")
+    spec = plan.tones.get(tone) or FAX_TONES.get(tone)
+    if spec is None:
+        names = ", ".join(sorted(set(plan.tones) | set(FAX_TONES)))
+        raise ValueError(f"plan {plan.name!r} has no tone {tone!r} (has: {names})")
+    return spec
+
+
+class ToneGenerator:
+    """Streaming source of a cadenced tone for the simulator: `read(n)` gives the next n samples.
+
+    Phase-continuous across reads and cadence breaks (the oscillators keep running while silent),
+    like an exchange's tone generator.
+    """
+
+    def __init__(self, plan: TonePlan, tone: str, level_dbm0: float = -13.0, rate: int = SAMPLE_RATE) -> None:
+        self.spec = _spec(plan, tone)
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self._amp = dbm0_to_peak(level_dbm0)  # per frequency
+        self._pos = 0
+        self._period = round(sum(self.spec.cadence) * rate)
+        edges = np.cumsum([0, *(round(c * rate) for c in self.spec.cadence)])
+        self._on_ranges = [(int(edges[i]), int(edges[i + 1])) for i in range(0, len(edges) - 1, 2)]
+
+    def read(self, n: int) -> np.ndarray:
+        """The next `n` samples (int16)."""
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"read needs a sample count >= 0, got {n!r}")
+        k = np.arange(self._pos, self._pos + n, dtype=np.int64)
+        self._pos += n
+        x = np.zeros(n)
+        for f in self.spec.freqs:
+            # Reduce the phase index modulo the sample count of a whole number of cycles when possible.
+            x += np.sin(2 * np.pi * f * (k % (self.rate * 100)) / self.rate)
+        x *= self._amp
+        if self._period:
+            ph = k % self._period
+            on = np.zeros(n, dtype=bool)
+            for a, b in self._on_ranges:
+                on |= (ph >= a) & (ph < b)
+            x[~on] = 0.0
+        return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def tone_generate(
+    plan: TonePlan, tone: str, seconds: float, level_dbm0: float = -13.0, rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """`seconds` of `tone` from `plan` with its cadence, each frequency at `level_dbm0` (int16)."""
+    if not _is_number(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be >= 0, got {seconds!r}")
+    return ToneGenerator(plan, tone, level_dbm0, rate).read(round(seconds * rate))
+
+
+@dataclass(frozen=True, slots=True)
+class ToneEvent:
+    """A tone (plan name, "fax_cng", "fax_ced", "voice" or "silence") recognised (end None) or ended."""
+
+    tone: str
+    start: int
+    end: int | None
+
+
+class _Group:
+    """Cadence tracking for one frequency set on one channel (runs only at transitions/deadlines)."""
+
+    __slots__ = ("history", "rec", "rec_start", "seg_start", "state")
+
+    def __init__(self, frame: int) -> None:
+        self.state = False
+        self.seg_start = frame
+        self.history: list[tuple[bool, int, int]] = []  # completed (on, start, end) frames
+        self.rec: ToneSpec | None = None
+        self.rec_start = 0
+
+
+class _ToneBank:
+    """The detector for many channels sharing one time base; engine of both public classes."""
+
+    def __init__(self, plan: TonePlan, channels: int, rate: int, silence_seconds: float) -> None:
+        if not isinstance(plan, TonePlan):
+            raise ValueError(f"expected a TonePlan, got {type(plan).__name__}")
+        if not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"channels must be a positive integer, got {channels!r}")
+        if rate != SAMPLE_RATE:
+            raise ValueError(f"tone detector runs at {SAMPLE_RATE} Hz; resample {rate} Hz audio first")
+        if not _is_number(silence_seconds) or silence_seconds <= 0:
+            raise ValueError("silence_seconds must be > 0")
+        self.plan = plan
+        self.channels = channels
+        specs = {**FAX_TONES, **plan.tones}
+        self._sets: list[tuple[float, ...]] = sorted({tuple(sorted(s.freqs)) for s in specs.values()})
+        self._specs_of = [[s for s in specs.values() if tuple(sorted(s.freqs)) == fs] for fs in self._sets]
+        self.freqs = sorted({f for fs in self._sets for f in fs})
+        nf = len(self.freqs)
+        self._nf = nf
+        w = hann(WIN)
+        self._basis = dft_basis(tuple(self.freqs), w, rate).astype(np.float32)
+        self._w2 = (w * w).astype(np.float32)
+        sw, sw2 = float(w.sum()), float((w * w).sum())
+        self._sw2 = sw2
+        self._ratio_norm = 2.0 * sw2 / (sw * sw)
+        self._p_floor = (dbm0_to_peak(TONE_FLOOR_DBM0) * sw / 2.0) ** 2
+        f = np.asarray(self.freqs)
+        self._rot = np.exp(-2j * np.pi * f * FRAME / rate)
+        self._hz_per_rad = rate / (2.0 * np.pi * FRAME)
+        self._tol = np.clip(FREQ_TOL * f, FREQ_TOL_MIN_HZ, FREQ_TOL_MAX_HZ)
+        member = np.zeros((nf, len(self._sets)), dtype=np.float64)
+        for g, fs in enumerate(self._sets):
+            for fr in fs:
+                member[self.freqs.index(fr), g] = 1.0
+        self._member = member
+        self._set_size = member.sum(axis=0)
+        # Mean square (int16^2) thresholds for voice activity.
+        self._voice_abs = dbm0_to_rms(VOICE_ABS_DBM0) ** 2
+        self._voice_over = 10 ** (VOICE_OVER_FLOOR_DB / 10)
+        self._rise = 10 ** (FLOOR_RISE_DB_PER_S * FRAME / rate / 10)
+        self._silence_frames = max(1, round(silence_seconds * rate / FRAME))
+        self._enabled = np.ones(channels, dtype=bool)
+        self.reset_all()
+
+    def reset_all(self) -> None:
+        c, g = self.channels, len(self._sets)
+        self._hist = np.zeros((c, WIN - FRAME), dtype=np.float32)
+        self._pending = np.zeros((c, 0), dtype=np.float32)
+        self._prev = np.zeros((c, self._nf), dtype=np.complex128)
+        self._i = 0  # global index of the next frame
+        self._origin = np.zeros(c, dtype=np.int64)
+        self._state = np.zeros((c, g), dtype=bool)
+        self._pend = np.zeros((c, g), dtype=np.int32)
+        self._deadline = np.full((c, g), _FAR, dtype=np.int64)
+        self._groups = [[_Group(0) for _ in range(g)] for _ in range(c)]
+        self._floor = np.full(c, np.inf)
+        self._vrun = np.zeros(c, dtype=np.int32)  # consecutive voice frames
+        self._vgap = np.zeros(c, dtype=np.int32)  # consecutive non-voice frames while in voice
+        self._voice = np.zeros(c, dtype=bool)
+        self._vstart = np.zeros(c, dtype=np.int64)
+        self._vlast = np.zeros(c, dtype=np.int64)
+        self._quiet = np.zeros(c, dtype=np.int64)  # frames of quiet so far
+        self._sstart = np.zeros(c, dtype=np.int64)
+        self._silent = np.zeros(c, dtype=bool)
+        self._tone_on = np.zeros(c, dtype=bool)  # a recognised tone is running
+
+    def reset(self, ch: int) -> None:
+        self._check_channel(ch)
+        self._hist[ch] = 0.0
+        self._pending[ch] = 0.0
+        self._prev[ch] = 0.0
+        self._origin[ch] = self._i * FRAME + self._pending.shape[1]
+        self._state[ch] = False
+        self._pend[ch] = 0
+        self._deadline[ch] = _FAR
+        self._groups[ch] = [_Group(self._i) for _ in self._sets]
+        self._floor[ch] = np.inf
+        self._vrun[ch] = self._vgap[ch] = 0
+        self._voice[ch] = self._silent[ch] = self._tone_on[ch] = False
+        self._quiet[ch] = 0
+
+    def _check_channel(self, ch: int) -> None:
+        if not isinstance(ch, (int, np.integer)) or not 0 <= ch < self.channels:
+            raise ValueError(f"channel must be 0..{self.channels - 1}, got {ch!r}")
+
+    # -- processing ------------------------------------------------------------------------
+    def feed(self, block: np.ndarray) -> list[list[ToneEvent]]:
+        out: list[list[ToneEvent]] = [[] for _ in range(self.channels)]
+        n = block.shape[1]
+        if n == 0:
+            return out
+        npend = self._pending.shape[1]
+        m = (npend + n) // FRAME
+        if m == 0:
+            self._pending = np.concatenate([self._pending, block], axis=1)
+            return out
+        keep = WIN - FRAME
+        x = np.empty((self.channels, keep + m * FRAME), dtype=np.float32)
+        x[:, :keep] = self._hist
+        if npend == 0 and n == m * FRAME:
+            x[:, keep:] = block
+        else:
+            used = m * FRAME - npend
+            x[:, keep : keep + npend] = self._pending
+            x[:, keep + npend :] = block[:, :used]
+            self._pending = block[:, used:].astype(np.float32, copy=True)
+        self._hist = x[:, -keep:]
+        c = self.channels
+        if m == 1:
+            y = (x @ self._basis)[:, None, :]
+            energy = ((x * x) @ self._w2)[:, None]
+        else:
+            win = frame_windows(x, WIN, FRAME, m).reshape(c * m, WIN)
+            y = (win @ self._basis).reshape(c, m, -1)
+            energy = ((win * win) @ self._w2).reshape(c, m)
+        y = y.astype(np.float64)
+        nf = self._nf
+        X = y[:, :, :nf] + 1j * y[:, :, nf : 2 * nf]
+        dc = y[:, :, 2 * nf]
+        e_ac = np.maximum(energy - dc * dc / self._sw2, 1e-9)
+        P = X.real**2 + X.imag**2
+        prev = np.concatenate([self._prev[:, None, :], X[:, :-1, :]], axis=1)
+        self._prev = X[:, -1, :]
+        err = np.abs(np.angle(X * np.conj(prev) * self._rot)) * self._hz_per_rad
+        ok = (self._p_floor <= P) & (err <= self._tol)  # (c, m, nf)
+        share = (P * self._ratio_norm / e_ac[..., None]) @ self._member  # (c, m, groups)
+        nok = ok.astype(np.float64) @ self._member
+        raw = (nok >= self._set_size) & (share >= SHARE_ON) & self._enabled[:, None, None]
+        power = e_ac / self._sw2  # mean square of the frame
+        for k in range(m):
+            self._frame(raw[:, k, :], power[:, k], out)
+        return out
+
+    def _frame(self, raw: np.ndarray, power: np.ndarray, out: list[list[ToneEvent]]) -> None:
+        i = self._i
+        self._i += 1
+        # Debounced on/off per frequency set.
+        diff = raw != self._state
+        self._pend = np.where(diff, self._pend + 1, 0)
+        flip = self._pend >= DEBOUNCE
+        due = self._deadline <= i
+        if flip.any() or due.any():
+            for ch, g in zip(*np.nonzero(flip | due), strict=True):
+                grp = self._groups[ch][g]
+                if flip[ch, g]:
+                    t = i - DEBOUNCE + 1  # first frame of the new state
+                    grp.history.append((grp.state, grp.seg_start, t))
+                    del grp.history[:-12]
+                    grp.state = not grp.state
+                    grp.seg_start = t
+                    self._state[ch, g] = grp.state
+                    self._pend[ch, g] = 0
+                self._deadline[ch, g] = self._evaluate(int(ch), int(g), grp, i, out)
+                self._tone_on[ch] = any(gr.rec is not None for gr in self._groups[ch])
+        # Voice activity and silence.
+        any_raw = raw.any(axis=1) | self._state.any(axis=1)
+        self._floor = np.where(power < self._floor, power, self._floor * self._rise)
+        vf = (power >= self._voice_abs) & (power >= self._floor * self._voice_over) & ~any_raw
+        vf &= self._enabled
+        self._vrun = np.where(vf, self._vrun + 1, 0)
+        self._vgap = np.where(vf, 0, self._vgap + 1)
+        self._vlast = np.where(vf, i, self._vlast)
+        start_v = ~self._voice & (self._vrun >= VOICE_START_FRAMES)
+        end_v = self._voice & (self._vgap >= VOICE_HANGOVER_FRAMES)
+        quiet = ~self._voice & ~start_v & ~self._tone_on & ~self._state.any(axis=1) & self._enabled
+        self._quiet = np.where(quiet, self._quiet + 1, 0)
+        start_s = ~self._silent & (self._quiet >= self._silence_frames)
+        end_s = self._silent & ~quiet
+        if start_v.any() or end_v.any() or start_s.any() or end_s.any():
+            for ch in np.flatnonzero(end_s).tolist():
+                out[ch].append(ToneEvent("silence", self._s(ch, int(self._sstart[ch])), self._s(ch, i)))
+            for ch in np.flatnonzero(end_v).tolist():
+                st, last = int(self._vstart[ch]), int(self._vlast[ch]) + 1
+                out[ch].append(ToneEvent("voice", self._s(ch, st), self._s(ch, last)))
+            for ch in np.flatnonzero(start_v).tolist():
+                self._vstart[ch] = i - VOICE_START_FRAMES + 1
+                out[ch].append(ToneEvent("voice", self._s(ch, int(self._vstart[ch])), None))
+            for ch in np.flatnonzero(start_s).tolist():
+                self._sstart[ch] = i - int(self._quiet[ch]) + 1
+                out[ch].append(ToneEvent("silence", self._s(ch, int(self._sstart[ch])), None))
+            self._voice = (self._voice | start_v) & ~end_v
+            self._silent = (self._silent | start_s) & ~end_s
+
+    def _s(self, ch: int, frame: int) -> int:
+        """Sample index (since the channel's reset) of the centre of `frame`."""
+        return max(0, frame * FRAME - int(self._origin[ch]))
+
+    # -- cadence ---------------------------------------------------------------------------
+    def _evaluate(self, ch: int, g: int, grp: _Group, now: int, out: list[list[ToneEvent]]) -> int:
+        """Update recognition for one frequency set; return the next frame that needs a look."""
+        fps = SAMPLE_RATE / FRAME
+        ongoing = now + 1 - grp.seg_start  # frames in the current segment, this one included
+        if grp.rec is not None:
+            spec = grp.rec
+            if not spec.cadence:
+                if grp.state:
+                    return _FAR
+                end_frame = grp.seg_start
+            else:
+                end_frame = -1
+                if grp.history and grp.history[-1][2] == grp.seg_start:  # segment that just completed
+                    on, a, b = grp.history[-1]
+                    if not _fits_any(spec, on, (b - a) / fps):
+                        end_frame = a
+                if end_frame < 0 and _too_long(spec, grp.state, ongoing / fps):
+                    end_frame = grp.seg_start
+                if end_frame < 0:
+                    return grp.seg_start + _max_frames(spec, grp.state, fps) + 1
+            out[ch].append(
+                ToneEvent(spec.name, self._s(ch, grp.rec_start), self._s(ch, max(end_frame, grp.rec_start)))
+            )
+            grp.rec = None
+        # Not (or no longer) recognised: try each tone of this frequency set.
+        best = _FAR
+        for spec in self._specs_of[g]:
+            if not spec.cadence:
+                if grp.state:
+                    need = round(spec.min_duration * fps)
+                    if ongoing >= need:
+                        return self._recognise(ch, grp, spec, grp.seg_start, out)
+                    best = min(best, grp.seg_start + need - 1)
+                continue
+            k = spec.segments_needed
+            done = grp.history[-(k - 1) :] if k > 1 else []
+            if len(done) < k - 1 or (done and done[-1][2] != grp.seg_start):
+                continue
+            segs = [(on, (b - a) / fps) for on, a, b in done]
+            for r in range(len(spec.cadence)):
+                if (r % 2 == 0) != (segs[0][0] if segs else grp.state):
+                    continue
+                if not all(
+                    _fits(spec.cadence[(r + q) % len(spec.cadence)], d) for q, (_, d) in enumerate(segs)
+                ):
+                    continue
+                expect = spec.cadence[(r + len(segs)) % len(spec.cadence)]
+                lo, hi = _bounds(expect)
+                if ongoing / fps > hi:
+                    continue
+                if ongoing / fps >= lo:
+                    first_on = next((a for on, a, _ in done if on), grp.seg_start)
+                    return self._recognise(ch, grp, spec, first_on, out)
+                best = min(best, grp.seg_start + math.ceil(lo * fps) - 1)
+        return best
+
+    def _recognise(self, ch: int, grp: _Group, spec: ToneSpec, start: int, out: list[list[ToneEvent]]) -> int:
+        grp.rec = spec
+        grp.rec_start = start
+        out[ch].append(ToneEvent(spec.name, self._s(ch, start), None))
+        fps = SAMPLE_RATE / FRAME
+        if not spec.cadence:
+            return _FAR
+        return grp.seg_start + _max_frames(spec, grp.state, fps) + 1
+
+    def flush(self) -> list[list[ToneEvent]]:
+        """End of stream: close every tone, voice or silence still open."""
+        out: list[list[ToneEvent]] = [[] for _ in range(self.channels)]
+        end = self._i
+        for ch in range(self.channels):
+            for grp in self._groups[ch]:
+                if grp.rec is not None:
+                    out[ch].append(ToneEvent(grp.rec.name, self._s(ch, grp.rec_start), self._s(ch, end)))
+                    grp.rec = None
+            if self._voice[ch]:
+                out[ch].append(ToneEvent("voice", self._s(ch, int(self._vstart[ch])), self._s(ch, end)))
+                self._voice[ch] = False
+            if self._silent[ch]:
+                out[ch].append(ToneEvent("silence", self._s(ch, int(self._sstart[ch])), self._s(ch, end)))
+                self._silent[ch] = False
+        self._tone_on[:] = False
+        return out
+
+
+def _bounds(d: float) -> tuple[float, float]:
+    tol = max(CADENCE_TOL * d, CADENCE_TOL_MIN_S)
+    return d - tol, d + tol
+
+
+def _fits(d: float, measured: float) -> bool:
+    lo, hi = _bounds(d)
+    return lo <= measured <= hi
+
+
+def _fits_any(spec: ToneSpec, on: bool, measured: float) -> bool:
+    return any(_fits(d, measured) for d in spec.cadence[0 if on else 1 :: 2])
+
+
+def _too_long(spec: ToneSpec, on: bool, measured: float) -> bool:
+    return measured > max(_bounds(d)[1] for d in spec.cadence[0 if on else 1 :: 2])
+
+
+def _max_frames(spec: ToneSpec, on: bool, fps: float) -> int:
+    return math.ceil(max(_bounds(d)[1] for d in spec.cadence[0 if on else 1 :: 2]) * fps)
+
+
+class ToneDetector:
+    """Streaming call-progress / fax / voice / silence detector for one line."""
+
+    def __init__(self, plan: TonePlan, rate: int = SAMPLE_RATE, *, silence_seconds: float = 5.0) -> None:
+        self._bank = _ToneBank(plan, 1, rate, silence_seconds)
+
+    def process(self, block: np.ndarray) -> list[ToneEvent]:
+        """Feed samples (1-D int16, or float on the int16 scale); return events in time order."""
+        x = as_samples(block, 1)
+        return self._bank.feed(x[None, :])[0]
+
+    def flush(self) -> list[ToneEvent]:
+        """End of stream: close open tones, voice and silence."""
+        return self._bank.flush()[0]
+
+    def reset(self) -> None:
+        """Forget everything; sample indices restart at 0."""
+        self._bank.reset_all()
+
+
+class BatchToneDetector:
+    """Tone detectors for many lines: `process((channels, n) block)` → events per channel."""
+
+    def __init__(
+        self, plan: TonePlan, channels: int, rate: int = SAMPLE_RATE, *, silence_seconds: float = 5.0
+    ) -> None:
+        self._bank = _ToneBank(plan, channels, rate, silence_seconds)
+        self.channels = channels
+
+    def process(self, block2d: np.ndarray) -> list[list[ToneEvent]]:
+        """Feed a (channels, n) block; return events per channel."""
+        x = as_samples(block2d, 2)
+        if x.shape[0] != self.channels:
+            raise ValueError(f"block has {x.shape[0]} channels, detector was made for {self.channels}")
+        return self._bank.feed(x)
+
+    def flush(self) -> list[list[ToneEvent]]:
+        """End of stream on every channel."""
+        return self._bank.flush()
+
+    def reset(self, ch: int) -> None:
+        """Forget `ch`'s state (new call); its sample indices restart at 0."""
+        self._bank.reset(ch)
+
+    def set_enabled(self, ch: int, enabled: bool) -> None:
+        """Idle lines can be skipped: no tone, voice or silence events while disabled."""
+        self._bank._check_channel(ch)
+        self._bank._enabled[ch] = bool(enabled)
