@@ -48,6 +48,7 @@ LANGS = ("zh", "en")
 ESPEAK_VOICE = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 ESPEAK_SPEED = {"zh": 160, "en": 160}  # words per minute: a little slower than default for phones
 TARGET_DBM0 = -18.0
+MIN_SECONDS = 0.25  # the shortest clips ("E.") get trailing silence so no prompt is a mere blip
 SEGMENT_GAP_S = 0.25  # between the parts of a multi-voice prompt (select_language)
 PEAK_KNEE = 0.70 * 32767  # above this the soft limiter bends peaks towards full scale
 PEAK_MAX = 0.97 * 32767
@@ -498,6 +499,8 @@ def render_prompt(prompt: Prompt, lang: str) -> np.ndarray:
     joined = parts[0]
     for part in parts[1:]:
         joined = np.concatenate([joined, gap, part])
+    if joined.size < MIN_SECONDS * RATE:
+        joined = np.concatenate([joined, np.zeros(int(MIN_SECONDS * RATE) - joined.size)])
     return to_int16(normalise(joined, TARGET_DBM0))
 
 
