@@ -561,3 +561,66 @@ class FakeModem:
         else:
             ok = "ERROR"
         self._reply(ok)
+
+
+# ---------------------------------------------------------------- a media loop for driver tests
+
+
+class MediaLoop:
+    """Plays the daemon's part for a driver under test: tick every 20 ms, keep what comes back.
+
+    `send()` queues int16 audio for the line; `wait_for()` ticks until a condition holds or
+    the timeout passes (tests wait on conditions, never on fixed sleeps).
+    """
+
+    def __init__(self, driver: object, channels: int = 1) -> None:
+        import numpy as np
+
+        self._np = np
+        self.driver = driver
+        self.channels = channels
+        self.events: list[object] = []
+        self.rx: list[object] = []  # one int16 row per tick (None when the driver gave no audio)
+        self._tx: list[object] = []
+        self._next = 0.0
+
+    def send(self, samples: object) -> None:
+        np = self._np
+        x = np.asarray(samples, dtype=np.int16)
+        pad = (-len(x)) % 160
+        x = np.concatenate([x, np.zeros(pad, np.int16)])
+        self._tx.extend(x.reshape(-1, 160))
+
+    def of(self, kind: type) -> list[object]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def rx_samples(self) -> object:
+        np = self._np
+        rows = [r for r in self.rx if r is not None]
+        return np.concatenate(rows) if rows else np.zeros(0, np.int16)
+
+    async def step(self) -> None:
+        import asyncio
+
+        np = self._np
+        now = time.monotonic()
+        self._next = max(self._next + 0.02, now - 0.1) if self._next else now + 0.02
+        await asyncio.sleep(max(0.0, self._next - now))  # a steady 50 Hz, like the media loop
+        tx = np.zeros((self.channels, 160), np.int16)
+        if self._tx:
+            tx[0] = self._tx.pop(0)
+        t = self.driver.tick(0.0, tx)  # type: ignore[attr-defined]
+        self.events.extend(t.events)
+        self.rx.append(None if t.rx is None else t.rx[0].copy())
+
+    async def wait_for(self, cond: object, timeout: float = 2.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await self.step()
+            if cond():  # type: ignore[operator]
+                return True
+        return False
+
+    @property
+    def tx_pending(self) -> int:
+        return len(self._tx)

@@ -76,7 +76,7 @@ class Unshielder:
             if j + 1 >= n:
                 self._pending_dle = True
                 break
-            i = j + 1 + self._escape(data[j + 1], audio, out) - 1
+            i = j + 1 + self._escape(data[j + 1], audio, out)
         if audio:
             out.append(bytes(audio))
         return out

@@ -817,6 +817,8 @@ class ModemDriver(Driver):
         if not self.offhook or self.codec is None or self.state != "voice":
             return
         if self.full_duplex:
+            if self.profile.vls_record != self._vls:
+                await self._set_vls(self.profile.vls_record)
             reply = await self._cmd("AT+VTR", arm_audio=True)
             if reply.code == "CONNECT":
                 self.state = "duplex"
@@ -919,11 +921,9 @@ class ModemDriver(Driver):
             chunk = bytes(self._rxbuf[:need])
             del self._rxbuf[:need]
         else:
+            # late: give a frame of silence and keep the partial frame, so the stream stays whole
             self.stats["rx_underruns"] += 1
-            chunk = bytes(self._rxbuf) + self.codec.silence * (
-                (need - len(self._rxbuf)) // self.codec.bytes_per_sample
-            )
-            self._rxbuf.clear()
+            chunk = self.codec.silence * FRAME
         samples = self.codec.decode(chunk)
         self._soft_busy(samples)
         if now - self._last_rx_byte > self.opts.command_timeout and not any(
