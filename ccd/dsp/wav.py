@@ -238,7 +238,7 @@ def read_wav(
     for cid, body, size in _chunks(buf):
         if cid is None:
             if data is None:
-                raise WavError(f"file ends inside a chunk header at byte {body}")
+                raise WavError(f"truncated header: file ends inside a chunk header at byte {body}")
             break
         avail = len(buf) - body
         if cid == b"data":
@@ -256,7 +256,9 @@ def read_wav(
         if not all(32 <= c < 127 for c in cid):
             raise WavError(f"garbled chunk header at byte {body - 8}")
         if size > avail:
-            raise WavError(f"file ends inside the {cid.decode()!r} chunk ({avail} of {size} bytes)")
+            raise WavError(
+                f"truncated header: file ends inside the {cid.decode()!r} chunk ({avail} of {size} bytes)"
+            )
         if cid == b"fmt ":
             fmt, name = _parse_fmt(buf[body : body + size])
         elif cid == b"fact" and size >= 4:
