@@ -31,6 +31,27 @@ MAX_RESULTS = 200
 
 NumberInput = str | tuple[str, str | None]
 
+# A customer with its numbers and contacts as JSON arrays, so a screen pop costs one query.
+_LOAD = """SELECT c.*,
+    (SELECT json_group_array(json_array(n.id, n.contact_id, n.raw, n.e164, n.national, n.local, n.label))
+       FROM customer_numbers n WHERE n.customer_id = c.id) AS numbers_json,
+    (SELECT json_group_array(json_array(k.id, k.name, k.title, k.email, k.note))
+       FROM contacts k WHERE k.customer_id = c.id) AS contacts_json
+  FROM customers c"""
+
+
+def _customer(r: Any) -> Customer:
+    cid = r["id"]
+    numbers = sorted(
+        (PhoneNumber(n[0], cid, n[1], n[2], n[3], n[4], n[5], n[6]) for n in json.loads(r["numbers_json"])),
+        key=lambda n: n.id,
+    )
+    contacts = [
+        Contact(k[0], cid, k[1], k[2], k[3], k[4], tuple(n for n in numbers if n.contact_id == k[0]))
+        for k in sorted(json.loads(r["contacts_json"]), key=lambda k: k[0])
+    ]
+    return Customer.from_row(r, tuple(numbers), tuple(contacts))
+
 
 def _fold(s: str | None) -> str | None:
     return None if s is None else s.strip().casefold()
@@ -398,9 +419,10 @@ class Customers:
         if not info.present or not info.key:
             return []
         rows = await self._db.fetchall(
-            "SELECT DISTINCT customer_id FROM customer_numbers WHERE e164 = ? LIMIT 50", (info.key,)
+            f"{_LOAD} WHERE c.id IN (SELECT customer_id FROM customer_numbers WHERE e164 = ?) ORDER BY c.id LIMIT 50",
+            (info.key,),
         )
-        return await self._load([r[0] for r in rows])
+        return [_customer(r) for r in rows]
 
     async def search(self, text: str, limit: int = 20) -> list[Customer]:
         """Customers whose name, company or tag starts with `text`, or with a number starting with it.
@@ -440,34 +462,11 @@ class Customers:
         return await self._load(ids)
 
     async def _load(self, ids: list[int]) -> list[Customer]:
-        """Customers with numbers and contacts, in the order of `ids` (3 queries whatever the count)."""
+        """Customers with numbers and contacts, in the order of `ids` — one query, one thread hop."""
         if not ids:
             return []
-        q = placeholders(len(ids))
-        rows = await self._db.fetchall(f"SELECT * FROM customers WHERE id IN ({q})", ids)
-        nums = await self._db.fetchall(
-            f"SELECT * FROM customer_numbers WHERE customer_id IN ({q}) ORDER BY id", ids
-        )
-        contacts = await self._db.fetchall(
-            f"SELECT * FROM contacts WHERE customer_id IN ({q}) ORDER BY id", ids
-        )
-        by_cust: dict[int, list[PhoneNumber]] = {}
-        by_contact: dict[int, list[PhoneNumber]] = {}
-        for r in nums:
-            n = PhoneNumber.from_row(r)
-            by_cust.setdefault(n.customer_id, []).append(n)
-            if n.contact_id is not None:
-                by_contact.setdefault(n.contact_id, []).append(n)
-        cons: dict[int, list[Contact]] = {}
-        for r in contacts:
-            cons.setdefault(r["customer_id"], []).append(
-                Contact(r["id"], r["customer_id"], r["name"], r["title"], r["email"], r["note"],
-                        tuple(by_contact.get(r["id"], ())))
-            )  # fmt: skip
-        found = {
-            r["id"]: Customer.from_row(r, tuple(by_cust.get(r["id"], ())), tuple(cons.get(r["id"], ())))
-            for r in rows
-        }
+        rows = await self._db.fetchall(f"{_LOAD} WHERE c.id IN ({placeholders(len(ids))})", ids)
+        found = {r["id"]: _customer(r) for r in rows}
         return [found[i] for i in ids if i in found]
 
     async def birthdays(self, month_day: str, owner: str | None = None) -> list[Customer]:
