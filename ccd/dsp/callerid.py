@@ -449,6 +449,8 @@ class DtmfCidAssembler:
 _MAX_GAP_BITS = 40.0  # longest mark gap inside a message (spec allows 20 extra bits)
 _MAX_CANDIDATES = 12
 _DAMAGED_MIN_CONFIDENCE = 0.35  # median char confidence of a real burst that failed its checksum
+_DAMAGED_MIN_IDLE = 0.8  # share of the 8 bit times before the type byte that were clean mark
+_REREAD_MIN_CONFIDENCE = 0.2  # noise-made candidates sit near 0.05, real bursts at 6 dB SNR above 0.4
 _REREAD_OFFSETS = (-1.0, 1.0, -2.0, 2.0, -0.5, 0.5)
 
 
@@ -481,7 +483,10 @@ class _FrameHunter:
         if cid is not None and cid.valid and all(c.framing_ok for c in cand.chars):
             return CallerIdEvent(cid, *self._span(cand.chars)), True
         need = cand.need or len(cand.chars)
-        for off in _REREAD_OFFSETS:
+        conf = float(np.median([c.confidence for c in cand.chars]))
+        # re-reading costs a decode per offset: only for what looks like a real burst, not noise
+        offsets = _REREAD_OFFSETS if conf >= _REREAD_MIN_CONFIDENCE else ()
+        for off in offsets:
             chars = self.demod.reread(cand.chars[0].edge, need, off, _MAX_GAP_BITS)
             if len(chars) != need or not all(c.framing_ok for c in chars):
                 continue
@@ -490,8 +495,10 @@ class _FrameHunter:
                 return CallerIdEvent(alt, *self._span(chars)), True
         if cid is None:
             return None, False
-        conf = float(np.median([c.confidence for c in cand.chars]))
-        if conf >= _DAMAGED_MIN_CONFIDENCE and len(msg) == need:
+        # Report a damaged frame only when it was unmistakably a real burst: confident
+        # characters, and a type byte that followed the mark signal (not the seizure or noise).
+        idle = self.demod.idle_before(cand.chars[0].edge)
+        if conf >= _DAMAGED_MIN_CONFIDENCE and idle >= _DAMAGED_MIN_IDLE and len(msg) == need:
             if cid.checksum_ok:
                 cid.errors.append("frame damaged: checksum agrees but the structure does not")
             return CallerIdEvent(cid, *self._span(cand.chars)), False

@@ -293,24 +293,58 @@ class FskDemodulator:
         v = self._bit_values(edge, offset)
         return None if v is None else self._char(edge, v)
 
+    def _edges(self, pos: float) -> np.ndarray:
+        """All falling zero crossings with carrier at or after `pos` (fractional, absolute)."""
+        lo = max(int(np.ceil(pos)) - self._d0, 1)
+        if lo >= self._len:
+            return np.zeros(0)
+        q = self._q
+        j = lo + np.flatnonzero((q[lo - 1 : -1] >= 0.0) & (q[lo:] < 0.0) & self._ok[lo:])
+        a, b = q[j - 1], q[j]
+        return self._d0 + j - 1 + a / (a - b)
+
     def _run_uart(self) -> list[FskChar]:
+        """Greedy UART over the new discriminator output, vectorised over candidate start edges.
+
+        Every falling crossing is a possible start bit; the bit decisions for all of them are
+        computed in one numpy pass and a short Python walk then picks the chain a UART would
+        follow (a start bit that holds to its middle, then resume hunting at the stop bit's
+        middle).  In noise this matters: zero crossings are plentiful there.
+        """
+        edges = self._edges(self._pos)
+        tb = self.tb
+        # an edge can be decided once the sample after its stop bit's middle has arrived
+        last = np.rint(edges - self._d0 + (_BITS_PER_CHAR - 0.5) * tb).astype(np.int64) + 1
+        complete = edges[last < self._len]
         chars: list[FskChar] = []
-        while True:
-            edge = self._find_edge(self._pos)
-            if edge is None:
-                # nothing more to hunt in this block; never look back more than a bit
-                self._pos = max(self._pos, self._d0 + self._len - 1.0)
-                break
-            v = self._bit_values(edge, 0.0)
-            if v is None:
-                self._pos = edge - 0.5  # resume at this edge once more audio arrives
-                break
-            if v[0] >= 0.0:  # start bit does not hold to its middle: a noise glitch
-                self._pos = edge + 1.0
-                continue
-            chars.append(self._char(edge, v))
-            # hunt for the next start bit from the middle of this stop bit
-            self._pos = edge + (_BITS_PER_CHAR - 0.5) * self.tb
+        pos = self._pos
+        if complete.size:
+            idx = np.rint(complete[:, None] - self._d0 + (np.arange(_BITS_PER_CHAR) + 0.5) * tb).astype(
+                np.int64
+            )
+            q = self._q
+            v = 0.25 * q[idx - 1] + 0.5 * q[idx] + 0.25 * q[idx + 1]
+            start_ok = v[:, 0] < 0.0
+            values = (v[:, 1:9] >= 0.0).astype(np.int64) @ (1 << np.arange(8))
+            framing = start_ok & (v[:, 9] >= 0.0)
+            conf = np.min(np.abs(v), axis=1)
+            i = 0
+            while i < complete.size:
+                if not start_ok[i]:  # start bit does not hold to its middle: a noise glitch
+                    i += 1
+                    continue
+                e = float(complete[i])
+                chars.append(
+                    FskChar(round(e - self.delay), int(values[i]), e, bool(framing[i]), float(conf[i]))
+                )
+                # hunt for the next start bit from the middle of this stop bit
+                pos = e + (_BITS_PER_CHAR - 0.5) * tb
+                i = int(np.searchsorted(complete, pos, side="left"))
+        k = int(np.searchsorted(edges, pos, side="left"))
+        if k < edges.size:
+            self._pos = float(edges[k]) - 0.5  # an edge still waiting for its bits
+        else:
+            self._pos = max(pos, self._d0 + self._len - 1.0)
         return chars
 
     def process_chars(self, block: object) -> list[FskChar]:
@@ -324,6 +358,18 @@ class FskDemodulator:
     def process(self, block: object) -> list[tuple[int, int]]:
         """Feed audio; return ``(start sample, byte)`` for each 8N1 character with a good stop bit."""
         return [(c.start, c.value) for c in self.process_chars(block) if c.framing_ok]
+
+    def idle_before(self, edge: float, bits: float = 8.0) -> float:
+        """Fraction of the `bits` bit times before `edge` that were steady mark with carrier.
+
+        A real message follows the mark signal; a "message type" byte that noise or the seizure
+        pattern produced does not.  1.0 = clean mark, about 0.5 = alternating bits or noise.
+        """
+        lo = int(edge - bits * self.tb) - self._d0
+        hi = int(edge - 0.5 * self.tb) - self._d0
+        if lo < 0 or hi <= lo or hi > self._len:
+            return 0.0
+        return float(np.mean((self._q[lo:hi] > 0.3) & self._ok[lo:hi]))
 
     def reread(
         self, edge: float, count: int, offset: float = 0.0, max_gap_bits: float = 40.0
