@@ -65,7 +65,7 @@ def list_serial_ports() -> list[SerialPort]:
                 device=p.device,
                 vid=p.vid,
                 pid=p.pid,
-                description=p.description or "",
+                description="" if p.description in (None, "n/a") else p.description,
                 manufacturer=p.manufacturer or "",
                 serial_number=p.serial_number or "",
                 location=p.location or "",
