@@ -18,6 +18,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 COMMANDS: dict[str, str] = {
     "config": "cli.config_cmds:config",
     "dsp": "cli.dsp_cmds:dsp",
+    "devices": "cli.devices_cmds:devices",
     "serve": "cli.daemon_cmds:serve",
     "init": "cli.daemon_cmds:init",
     "demo": "cli.daemon_cmds:demo",
