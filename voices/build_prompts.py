@@ -24,6 +24,7 @@ import argparse
 import filecmp
 import json
 import logging
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,20 @@ PEAK_MAX = 0.97 * 32767
 
 Segments = tuple[tuple[str, str], ...]  # ((espeak language key, text), ...)
 
+# Pronunciation fixes inside a text: "{重新|chong2 xin1}" shows 重新 in the manifest and sends the
+# pinyin to espeak-ng, whose dictionary picks the wrong reading of some polyphones (重, 处, 假).
+_SAY_AS = re.compile(r"\{([^|{}]+)\|([^|{}]+)\}")
+
+
+def shown(text: str) -> str:
+    """The text as people read it (manifest, logs)."""
+    return _SAY_AS.sub(r"\1", text)
+
+
+def spoken(text: str) -> str:
+    """The text as espeak-ng gets it."""
+    return _SAY_AS.sub(r" \2 ", text)
+
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
@@ -70,7 +85,7 @@ class Prompt:
         return ((lang, text),) if isinstance(text, str) else text
 
     def text(self, lang: str) -> str:
-        return " ".join(t for _, t in self.segments(lang))
+        return " ".join(shown(t) for _, t in self.segments(lang))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +146,11 @@ def _number_prompts() -> list[Prompt]:
         _p("and", "和", "and", "'and' between dollars and cents"),
         _p("oh", "零", "oh", "'oh' in years and times (nineteen oh five)"),
         _p("oclock", "整", "o'clock", "On the hour: 整 / o'clock"),
-        _p("am", "上午", "A M", "Morning"),
-        _p("pm", "下午", "P M", "Afternoon or evening"),
+        _p("am", "上午", "a.m.", "Morning"),
+        _p("pm", "下午", "p.m.", "Afternoon or evening"),
         _p("yuan", "元", "yuan", "Currency unit 元"),
-        _p("jiao", "角", "jiao", "Currency unit 角 (0.1 元)"),
-        _p("fen", "分", "fen", "Currency unit 分 (0.01 元)"),
+        _p("jiao", "角", "dimes", "Currency unit 角 (0.1 元)"),
+        _p("fen", "分", "cents", "Currency unit 分 (0.01 元)"),
         _p("dollar", "美元", "dollar", "Currency unit, singular"),
         _p("dollars", "美元", "dollars", "Currency unit, plural"),
         _p("cent", "美分", "cent", "Cent, singular"),
@@ -173,7 +188,7 @@ SENTENCES: list[Prompt] = [
     ),
     _p(
         "menu_main",
-        "查询订单请按1，售后服务请按2，人工服务请按0，重听请按星号键。",
+        "查询订单请按1，售后服务请按2，人工服务请按0，再听一遍请按星号键。",
         "For order status, press 1. For after-sales service, press 2. "
         "To speak to an agent, press 0. To hear these options again, press star.",
         "Example main menu",
@@ -220,7 +235,7 @@ SENTENCES: list[Prompt] = [
     ),
     _p(
         "holiday",
-        "您好，节假日期间暂停服务，请在工作日来电。",
+        "您好，节{假|jia4}日期间暂停服务，请在工作日来电。",
         "Our office is closed for the holiday. Please call again on the next business day.",
         "Holiday closure",
     ),
@@ -291,7 +306,7 @@ SENTENCES: list[Prompt] = [
     _p("survey_thanks", "感谢您的评价，再见。", "Thank you for your feedback. Goodbye.", "After the survey"),
     _p(
         "invalid",
-        "输入错误，请重新输入。",
+        "输入错误，请{重新|chong2 xin1}输入。",
         "Sorry, that is not a valid choice. Please try again.",
         "Invalid key",
     ),
@@ -319,13 +334,13 @@ SENTENCES: list[Prompt] = [
     _p("order_status_shipped", "您的订单已发货。", "Your order has been shipped.", "Order lookup result"),
     _p(
         "order_status_pending",
-        "您的订单正在处理中。",
+        "您的订单正在{处理|chu3 li3}中。",
         "Your order is being processed.",
         "Order lookup result",
     ),
     _p(
         "order_not_found",
-        "对不起，没有找到该订单，请核对后重新输入。",
+        "对不起，没有找到该订单，请核对后{重新|chong2 xin1}输入。",
         "Sorry, we could not find that order. Please check the number and try again.",
         "Order lookup: unknown number",
     ),
@@ -494,7 +509,7 @@ def write_alaw_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> None:
 
 
 def render_prompt(prompt: Prompt, lang: str) -> np.ndarray:
-    parts = [trim_silence(speak(seg_lang, text)) for seg_lang, text in prompt.segments(lang)]
+    parts = [trim_silence(speak(seg_lang, spoken(text))) for seg_lang, text in prompt.segments(lang)]
     gap = np.zeros(int(SEGMENT_GAP_S * RATE))
     joined = parts[0]
     for part in parts[1:]:
