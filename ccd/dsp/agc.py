@@ -19,19 +19,21 @@ __all__ = ["Agc", "LevelMeter"]
 _SILENCE_DBM0 = -90.0
 
 
-def _block_levels(x: np.ndarray) -> tuple[float, float]:
-    """(rms dBm0, peak dBm0) of one block, floored at -90 dBm0 so the result is always finite."""
-    if x.size == 0:
-        return _SILENCE_DBM0, _SILENCE_DBM0
-    xf = x.astype(np.float64)
-    rms = float(np.sqrt(np.mean(xf * xf)))
-    peak = float(np.max(np.abs(xf)))
-    # a sine's peak is sqrt(2) x its RMS; report peak on the same scale as a sine's level
-    return max(_SILENCE_DBM0, rms_to_dbm0(rms)), max(_SILENCE_DBM0, rms_to_dbm0(peak / np.sqrt(2.0)))
+_FLOOR_MS = float(np.square(10 ** ((_SILENCE_DBM0 - rms_to_dbm0(1.0)) / 20.0)))  # mean square at -90 dBm0
+
+
+def _ms_to_dbm0(ms: float) -> float:
+    """dBm0 of a mean square (int16 scale), floored at -90 dBm0 so the result is always finite."""
+    return max(_SILENCE_DBM0, rms_to_dbm0(float(np.sqrt(max(ms, 0.0)))))
 
 
 class LevelMeter:
-    """RMS and peak level in dBm0 per block, smoothed with separate attack and release times."""
+    """RMS and peak level in dBm0 per block, smoothed with separate attack and release times.
+
+    Smoothing is done on power (mean square), not on decibels, so a short pause in speech
+    lowers the reading by a dB or so instead of dragging it toward the -90 dBm0 floor. Peak is
+    reported on a sine's scale (peak / sqrt 2), so a pure tone reads the same on both.
+    """
 
     def __init__(self, attack_ms: float = 10.0, release_ms: float = 300.0, rate: int = SAMPLE_RATE) -> None:
         if attack_ms <= 0 or release_ms <= 0:
@@ -39,33 +41,42 @@ class LevelMeter:
         self.attack_ms = attack_ms
         self.release_ms = release_ms
         self.rate = rate
-        self.rms_dbm0 = _SILENCE_DBM0
-        self.peak_dbm0 = _SILENCE_DBM0
-        self.block_rms_dbm0 = _SILENCE_DBM0
-        self.block_peak_dbm0 = _SILENCE_DBM0
+        self.reset()
 
-    def _smooth(self, current: float, new: float, n: int) -> float:
-        tau_ms = self.attack_ms if new > current else self.release_ms
-        a = float(np.exp(-1000.0 * n / (self.rate * tau_ms)))
-        return a * current + (1.0 - a) * new
+    def _coef(self, rising: bool, n: int) -> float:
+        tau_ms = self.attack_ms if rising else self.release_ms
+        return float(np.exp(-1000.0 * n / (self.rate * tau_ms)))
 
     def process(self, block: np.ndarray) -> tuple[float, float]:
         """Feed a block; returns the smoothed (rms_dbm0, peak_dbm0)."""
         x = np.asarray(block).reshape(-1)
         if x.size == 0:
             return self.rms_dbm0, self.peak_dbm0
-        self.block_rms_dbm0, self.block_peak_dbm0 = _block_levels(x)
-        self.rms_dbm0 = self._smooth(self.rms_dbm0, self.block_rms_dbm0, x.size)
+        xf = x.astype(np.float64)
+        ms = float(np.mean(xf * xf))
+        pk = float(np.max(np.abs(xf))) ** 2 / 2.0  # a sine's mean square for this peak
+        self.block_rms_dbm0, self.block_peak_dbm0 = _ms_to_dbm0(ms), _ms_to_dbm0(pk)
+        a = self._coef(ms > self._ms, x.size)
+        self._ms = a * self._ms + (1.0 - a) * ms
         # peaks jump up at once and fall back with the release time
-        if self.block_peak_dbm0 > self.peak_dbm0:
-            self.peak_dbm0 = self.block_peak_dbm0
-        else:
-            self.peak_dbm0 = self._smooth(self.peak_dbm0, self.block_peak_dbm0, x.size)
+        self._pk = (
+            pk
+            if pk > self._pk
+            else self._coef(False, x.size) * self._pk + (1 - self._coef(False, x.size)) * pk
+        )
         return self.rms_dbm0, self.peak_dbm0
+
+    @property
+    def rms_dbm0(self) -> float:
+        return _ms_to_dbm0(self._ms)
+
+    @property
+    def peak_dbm0(self) -> float:
+        return _ms_to_dbm0(self._pk)
 
     def reset(self) -> None:
         """Back to silence (a new call)."""
-        self.rms_dbm0 = self.peak_dbm0 = _SILENCE_DBM0
+        self._ms = self._pk = _FLOOR_MS
         self.block_rms_dbm0 = self.block_peak_dbm0 = _SILENCE_DBM0
 
 
