@@ -69,7 +69,10 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     (``'ofice'`` → ``'office'``, ``'smi'`` → ``'sim'``) still find their match.
     """
     pool = [c for c in candidates if isinstance(c, str)]
-    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
+    # among near ties, a transposition ('smi' -> 'sim', not 'sms') is the likelier typo
+    swapped = [c for c in close if sorted(c) == sorted(word)]
+    close = swapped or close
     if not close:
         lowered = {c.lower(): c for c in pool}
         if word.lower() in lowered:

@@ -15,6 +15,9 @@ A new driver kind is one options dataclass and one `register_driver_kind()` call
 Key paths in messages use 0-based indices: ``trunks[0]`` is the first ``[[trunks]]``.
 """
 
+# `setting()` is a dataclass field specifier (it returns `dataclasses.field`), which RUF009 cannot know.
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 import dataclasses
