@@ -40,7 +40,7 @@ channel = 4
 
 def problems(text: str) -> list[str]:
     """The problem lines for `text` (dedented), as `ccd config validate` prints them."""
-    config, found = check_text(textwrap.dedent(text))
+    _config, found = check_text(textwrap.dedent(text))
     return [str(p) for p in found]
 
 
