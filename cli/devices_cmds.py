@@ -43,7 +43,7 @@ def register_probe(fn: Probe) -> Probe:
 
 MODEM_CAN = {
     "usr5637": "caller ID, answer/hang up, play + record (half duplex), DTMF in/out, dial",
-    "conexant": "caller ID, answer/hang up, play + record (half duplex), DTMF in/out, dial",
+    "cx93001": "caller ID, answer/hang up, play + record (half duplex), DTMF in/out, dial",
     "generic": "probably caller ID and voice (generic V.253 profile, untested)",
 }
 

@@ -30,7 +30,7 @@ def test_devices_lists_known_modems_by_usb_id(fake_ports: None) -> None:
     assert result.exit_code == 0, result.output
     rows = {r["device"]: r for r in json.loads(result.output)["devices"]}
     assert rows["/dev/ttyACM0"]["profile"] == "usr5637" and rows["/dev/ttyACM0"]["usb_id"] == "0baf:0303"
-    assert rows["/dev/ttyACM1"]["profile"] == "conexant" and "caller ID" in rows["/dev/ttyACM1"]["can"]
+    assert rows["/dev/ttyACM1"]["profile"] == "cx93001" and "caller ID" in rows["/dev/ttyACM1"]["can"]
     assert rows["/dev/ttyS0"]["driver"] is None
 
 
@@ -47,7 +47,7 @@ def test_probe_asks_the_modem_who_it_is(tmp_path: Path, monkeypatch: pytest.Monk
         result = CliRunner().invoke(cli, ["devices", "--json", "--port", emu.path])
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)["devices"]
-    assert row["identity"]["ati0"] == "56000" and row["profile"] == "conexant"
+    assert row["identity"]["ati0"] == "56000" and row["profile"] == "cx93001"
 
 
 def test_probe_of_a_dead_port_is_a_note_not_a_traceback(

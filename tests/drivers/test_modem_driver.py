@@ -129,7 +129,7 @@ async def test_raw_mdmf_caller_id(profile: str, tmp_path: Path) -> None:
 
     packet = encode_mdmf(CallerId("mdmf", number="13800138000", datetime="11221530")).hex().upper()
     quirks = {"hash_cid": True}
-    async with rig(profile, tmp_path, quirks, cid="raw") as (emu, drv, media):
+    async with rig(profile, tmp_path, quirks, cid_mode="raw") as (emu, drv, media):
         assert emu.state.cid == 2 and drv.describe()["caller_id_command"].endswith("=2")
         emu.ring()
         emu.caller_id(mesg=packet)
@@ -392,3 +392,18 @@ async def test_absent_port_is_unavailable(port: str) -> None:
     with pytest.raises(DriverUnavailable, match="cannot open"):
         await drv.open()
     await drv.close()
+
+
+def test_the_config_schema_options_are_accepted() -> None:
+    """What `[[drivers]] kind = "modem"` in ccd.toml hands over (ccd.config.schema.ModemOptions)."""
+    opts = {"port": "/dev/ttyACM0", "profile": "cx93001", "gci": "26", "baud": 115200, "cid_mode": "auto"}
+    drv = load_driver_class("modem")("m1", [LineSpec(LINE, LineKind.TRUNK, 0)], opts)
+    assert drv.profile.name == "cx93001" and drv.describe()["port"] == "/dev/ttyACM0"
+
+
+async def test_cid_mode_can_force_a_command(tmp_path: Path) -> None:
+    async with rig("usr", tmp_path, cid_mode="AT#CID=1") as (emu, _drv, media):
+        assert "AT+VCID=1" not in emu.commands and "AT#CID=1" in emu.commands
+        emu.ring()
+        emu.caller_id()
+        assert await media.wait_for(lambda: media.of(HwCallerId))

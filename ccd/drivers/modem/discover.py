@@ -94,7 +94,7 @@ def resolve_port(spec: str, ports: list[SerialPort] | None = None) -> str:
 class Identity:
     ati0: str
     ati3: str
-    profile: str  # usr5637 | conexant | generic
+    profile: str  # usr5637 | cx93001 | generic
     known: bool
 
 

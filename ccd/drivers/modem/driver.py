@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ from ccd.drivers.modem.parser import (
     RingLine,
 )
 from ccd.drivers.modem.profiles import (
+    PROFILE_ALIASES,
     PROFILES,
     ModemProfile,
     country_commands,
@@ -111,6 +113,7 @@ _DIAL_RESULTS = {
     "NO CARRIER": "no_answer",
     "ERROR": "error",
 }
+_AT_COMMAND = re.compile(r"^(AT)?[+#%*\-][A-Z0-9=;+#%*\-]+$")
 _DIALABLE = set("0123456789*#ABCDabcd,WwPpTt!")
 
 
@@ -127,14 +130,14 @@ class ModemOptions:
     """`[[drivers]]` options of a modem; unknown keys are refused with the list of known ones."""
 
     port: str = ""
-    profile: str = "auto"  # auto | usr5637 | conexant | generic
-    country: str | None = "26"  # +GCI T.35 code: China 26 (some modems need B5); "none" to skip
-    country_fallbacks: tuple[str, ...] = ("B5",)
-    cid: str = "formatted"  # formatted (+VCID=1) | raw (+VCID=2, hex SDMF/MDMF)
+    profile: str = "auto"  # auto | usr5637 | cx93001 (alias conexant) | generic
+    gci: str | None = "26"  # +GCI T.35 country code: China 26 (some modems need B5); "none" to skip
+    gci_fallbacks: tuple[str, ...] = ("B5",)  # tried when the modem refuses `gci`
+    cid_mode: str = "auto"  # auto (+VCID=1, else #CID=1) | raw (+VCID=2: hex SDMF/MDMF) | an AT command
     codec: str = "auto"  # auto | ulaw | alaw | u8 | s8 | s16
     full_duplex: bool | None = None  # None: the profile says
     soft_busy: bool | None = None  # None: on unless the profile trusts the modem's busy detector
-    baudrate: int = 115200
+    baud: int = 115200
     command_timeout: float = 2.0
     reset_timeout: float = 4.0
     dial_timeout: float = 60.0
@@ -159,6 +162,7 @@ class ModemOptions:
         opts = cls(**options)
         if not opts.port:
             raise DriverUnavailable(f"modem {name}: no port (a device path such as /dev/ttyACM0, or vid:pid)")
+        opts.profile = PROFILE_ALIASES.get(opts.profile, opts.profile)
         if opts.profile != "auto" and opts.profile not in PROFILES:
             raise DriverUnavailable(
                 f"modem {name}: unknown profile {opts.profile!r}; known: auto, {', '.join(PROFILES)}"
@@ -167,9 +171,12 @@ class ModemOptions:
             raise DriverUnavailable(
                 f"modem {name}: unknown codec {opts.codec!r}; known: auto, {', '.join(CODEC_KINDS)}"
             )
-        if opts.cid not in ("formatted", "raw"):
-            raise DriverUnavailable(f"modem {name}: cid must be 'formatted' or 'raw', not {opts.cid!r}")
-        opts.country_fallbacks = tuple(opts.country_fallbacks)
+        mode = opts.cid_mode.strip()
+        if mode not in ("auto", "formatted", "raw") and not _AT_COMMAND.match(mode.upper()):
+            raise DriverUnavailable(
+                f"modem {name}: cid_mode must be auto, raw or an AT command such as AT#CID=1, not {mode!r}"
+            )
+        opts.gci_fallbacks = tuple(opts.gci_fallbacks)
         opts.extra_init = tuple(opts.extra_init)
         return opts
 
@@ -366,7 +373,7 @@ class ModemDriver(Driver):
                     self._usb = (p.vid, p.pid)
         ser = serial.Serial()
         ser.port = path
-        ser.baudrate = self.opts.baudrate
+        ser.baudrate = self.opts.baud
         ser.timeout = 0
         ser.exclusive = True
         try:
@@ -552,7 +559,7 @@ class ModemDriver(Driver):
         for c in self.profile.init:
             if not await self._ok(c):
                 log.debug("modem %s: %s refused", self.name, c)
-        gci = country_commands(self.opts.country, self.opts.country_fallbacks)
+        gci = country_commands(self.opts.gci, self.opts.gci_fallbacks)
         for c in gci:
             if await self._ok(c):
                 break
@@ -560,7 +567,7 @@ class ModemDriver(Driver):
             if gci:
                 self._warn(f"modem refuses every country setting ({', '.join(gci)}); caller ID may not work")
         self._cid_cmd = None
-        cid_cmds = self.profile.cid_raw_commands if self.opts.cid == "raw" else self.profile.cid_commands
+        cid_cmds = self._cid_commands()
         for c in cid_cmds:
             if await self._ok(c):
                 self._cid_cmd = c
@@ -575,6 +582,14 @@ class ModemDriver(Driver):
         self._last_activity = self.clock.now()
         log.info("modem %s ready on %s (%s, codec %s)", self.name, self.device_path, self.profile.name,
                  self.codec.kind if self.codec else "none")  # fmt: skip
+
+    def _cid_commands(self) -> tuple[str, ...]:
+        mode = self.opts.cid_mode.strip()
+        if mode == "raw":
+            return self.profile.cid_raw_commands
+        if mode in ("auto", "formatted"):
+            return self.profile.cid_commands
+        return (mode if mode.upper().startswith("AT") else "AT" + mode,)
 
     def _identify(self, ati0: str) -> None:
         self.identity["ati0"] = ati0

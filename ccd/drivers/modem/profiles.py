@@ -87,7 +87,7 @@ USR5637 = ModemProfile(
 )
 
 CONEXANT = ModemProfile(
-    name="conexant",
+    name="cx93001",
     label="Conexant CX93001 class (USB)",
     usb_ids=((0x0572, 0x1349), (0x0572, 0x1329)),
     ati0=("56000",),
@@ -105,6 +105,7 @@ CONEXANT = ModemProfile(
 GENERIC = ModemProfile(name="generic", label="generic V.253 voice modem")
 
 PROFILES: dict[str, ModemProfile] = {p.name: p for p in (USR5637, CONEXANT, GENERIC)}
+PROFILE_ALIASES = {"conexant": "cx93001", "usr": "usr5637", "v253": "generic"}
 KNOWN_USB_IDS: dict[tuple[int, int], ModemProfile] = {uid: p for p in PROFILES.values() for uid in p.usb_ids}
 
 
