@@ -257,29 +257,32 @@ class _DtmfBank:
         prev16 = self._prev
         self._prev = z[:, -17:-1]
         # Cheap screen: most windows of most lines hold nothing tone-like.
-        if (a - e).max() <= 0.0 and not any(runs):
+        screen = a > e
+        any_run = any(runs)
+        if not any_run and not screen.any():
             return
-        active = [ch for ch in range(c) if runs[ch] is not None]
-        y = z.reshape(c, m, 17).astype(np.float64)
+        active = [ch for ch in range(c) if runs[ch] is not None] if any_run else []
+        if c > 1:  # go on with only the lines where a digit is possible or running
+            keep = screen.any(axis=1) & self._enabled
+            keep[active] = True
+            chans = np.flatnonzero(keep)
+            z, e, prev16 = z[chans], e[chans], prev16[chans]
+        else:
+            chans = np.zeros(1, dtype=np.intp)
+        cc = len(chans)
+        y = z.reshape(cc, m, 17).astype(np.float64)
         sq = y * y
         P = sq[:, :, :8] + sq[:, :, 8:16]
         lo, hi = P[:, :, :4], P[:, :, 4:]
         p_lo = lo.max(axis=2)
         p_hi = hi.max(axis=2)
-        energy = e.reshape(c, m).astype(np.float64) / float(self._screen_k)
+        energy = e.reshape(cc, m).astype(np.float64) / float(self._screen_k)
         e_ac = np.maximum(energy - sq[:, :, 16] / self._sw2, 1e-9)
         ratio = (p_lo + p_hi) * self._ratio_norm / e_ac
         cand = (ratio >= RATIO_LOOSE) & (np.minimum(p_lo, p_hi) >= self._p_loose)
-        cand &= self._enabled[:, None]
+        cand &= self._enabled[chans][:, None]
         if not active and not cand.any():
             return
-        chans = np.arange(c)
-        if c > 1:  # keep only the lines where a digit is possible or running
-            keep = cand.any(axis=1)
-            keep[active] = True
-            chans = np.flatnonzero(keep)
-            y, lo, hi, p_lo, p_hi = y[chans], lo[chans], hi[chans], p_lo[chans], p_hi[chans]
-            ratio, cand, prev16 = ratio[chans], cand[chans], prev16[chans]
         il = lo.argmax(axis=2)
         ih = hi.argmax(axis=2)
         X = y[:, :, :8] + 1j * y[:, :, 8:16]

@@ -1,0 +1,67 @@
+"""All the soft DSP a set of audio lines needs, in one call per 20 ms: DTMF plus tones/voice/silence.
+
+The daemon holds one `LineBankDsp` per board (or per group of lines that deliver audio together)
+and hands it the latest (channels, samples) block. Why one object: the spectral work for every
+line is then two matrix products per block, and idle lines (on hook, nothing to listen for) are
+switched off so their state machines cost nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ccd.dsp.dtmf import BatchDtmfDetector, DtmfEvent
+from ccd.dsp.goertzel import as_samples
+from ccd.dsp.levels import SAMPLE_RATE
+from ccd.dsp.tones import BatchToneDetector, ToneEvent, TonePlan
+
+
+class LineBankDsp:
+    """DTMF and call-progress detection for `channels` lines at once."""
+
+    def __init__(
+        self, channels: int, plan: TonePlan, rate: int = SAMPLE_RATE, *, silence_seconds: float = 5.0
+    ) -> None:
+        self.channels = channels
+        self._dtmf = BatchDtmfDetector(channels, rate)
+        self._tones = BatchToneDetector(plan, channels, rate, silence_seconds=silence_seconds)
+        self._dtmf_on = np.ones(channels, dtype=bool)
+        self._tones_on = np.ones(channels, dtype=bool)
+
+    def process(self, block: np.ndarray) -> list[tuple[int, DtmfEvent | ToneEvent]]:
+        """Feed a (channels, n) block; return (channel, event) pairs, in time order per channel.
+
+        Events are ordered per channel by the sample at which they happened (the start of a newly
+        recognised tone, the end of a finished digit or tone).
+        """
+        x = as_samples(block, 2)
+        if x.shape[0] != self.channels:
+            raise ValueError(f"block has {x.shape[0]} channels, line bank was made for {self.channels}")
+        dt = self._dtmf.process(x)
+        tn = self._tones.process(x)
+        out: list[tuple[int, DtmfEvent | ToneEvent]] = []
+        for ch in range(self.channels):
+            d, t = dt[ch], tn[ch]
+            if not d and not t:
+                continue
+            evs: list[DtmfEvent | ToneEvent] = [*d, *t]
+            if d and t:
+                evs.sort(key=_when)
+            out.extend((ch, e) for e in evs)
+        return out
+
+    def reset(self, channel: int) -> None:
+        """A new call on `channel`: forget its state; its sample indices restart at 0."""
+        self._dtmf.reset(channel)
+        self._tones.reset(channel)
+
+    def set_enabled(self, channel: int, dtmf: bool = True, tones: bool = True) -> None:
+        """Choose what to listen for on `channel`; a line with both off costs almost nothing."""
+        self._dtmf.set_enabled(channel, dtmf)
+        self._tones.set_enabled(channel, tones)
+
+
+def _when(e: DtmfEvent | ToneEvent) -> int:
+    if isinstance(e, DtmfEvent):
+        return e.end
+    return e.start if e.end is None else e.end
