@@ -406,6 +406,13 @@ class Customers:
         row = await self._db.fetchone("SELECT count(*) FROM customers")
         return int(row[0]) if row else 0
 
+    async def list(self, offset: int = 0, limit: int = 50) -> list[Customer]:
+        """A page of customers by id (browsing; the customer list panel)."""
+        rows = await self._db.fetchall(
+            f"{_LOAD} ORDER BY c.id LIMIT ? OFFSET ?", (max(0, min(int(limit), 1000)), max(0, int(offset)))
+        )
+        return [_customer(r) for r in rows]
+
     async def max_id(self) -> int:
         row = await self._db.fetchone("SELECT coalesce(max(id), 0) FROM customers")
         return int(row[0]) if row else 0
