@@ -119,6 +119,7 @@ class Call:
     outcome: str = ""  # what the far end did (busy, congestion...) before the end
     number_to_dial: str = ""
     ringback_heard: bool = False
+    persisted: bool = False  # its call_begin has gone to the store
 
     def leg(self, line: str) -> Leg | None:
         return next((leg for leg in reversed(self.legs) if leg.line == line), None)
@@ -236,15 +237,27 @@ class Engine:
         call.legs.append(leg)
         call.lines.add(line.id)
         line.call_id = call.uniqueid
-        self.outbox.append(Persist("leg_add", {"uniqueid": call.uniqueid, **leg.as_dict()}))
+        if call.persisted:
+            self.outbox.append(Persist("leg_add", {"uniqueid": call.uniqueid, **leg.as_dict()}))
         return leg
+
+    def _begin(self, call: Call) -> None:
+        """Record the call's start (and the legs it already has), and tell the clients."""
+        self.outbox.append(Persist("call_begin", call.cdr()))
+        call.persisted = True
+        for leg in call.legs:
+            self.outbox.append(Persist("leg_add", {"uniqueid": call.uniqueid, **leg.as_dict()}))
+            if leg.answer is not None or leg.end is not None:
+                self.outbox.append(Persist("leg_update", {"uniqueid": call.uniqueid, **leg.as_dict()}))
+        self._emit("call.new", call.snapshot(), key=call.uniqueid)
 
     def _end_leg(self, call: Call, line: Line, disposition: str) -> None:
         leg = call.leg(line.id)
         if leg is not None and leg.end is None:
             leg.end = self.wall()
             leg.disposition = disposition
-            self.outbox.append(Persist("leg_update", {"uniqueid": call.uniqueid, **leg.as_dict()}))
+            if call.persisted:
+                self.outbox.append(Persist("leg_update", {"uniqueid": call.uniqueid, **leg.as_dict()}))
         call.lines.discard(line.id)
 
     def _play_tone(self, line: Line, tone: str) -> None:
@@ -302,8 +315,7 @@ class Engine:
             call.trunk = line.id
             call.dst = line.spec.number or line.id
             self._add_leg(call, line, "caller")
-            self.outbox.append(Persist("call_begin", call.cdr()))
-            self._emit("call.new", call.snapshot(), key=call.uniqueid)
+            self._begin(call)
             if line.caller_number or line.caller_name:  # DTMF caller ID came before the ring
                 self._apply_cid(call, line)
                 self._offer(line, call)
@@ -465,7 +477,7 @@ class Engine:
             other = self.lines[other_id]
             self._cmd(other, dev.RingPhone(other.id, False))
             self._fire(other, "cancel")
-            self._end_leg(call, other, "ANSWERED ELSEWHERE")
+            self._end_leg(call, other, NO_ANSWER)  # answered at another phone
         call.offered.clear()
         if trunk is not None:
             self._cmd(trunk, dev.OffHook(trunk.id))
@@ -535,8 +547,7 @@ class Engine:
                     call.trunk = line.id
                     call.src = line.spec.phone or line.id
                     self._add_leg(call, line, "caller")
-                    self.outbox.append(Persist("call_begin", call.cdr()))
-                    self._emit("call.new", call.snapshot(), key=call.uniqueid)
+                    self._begin(call)
                 line.last_ring_at = now  # reused as the last-digit time while dialling
                 if line.spec.passthrough and call is not None:
                     call.dst = line.digits
@@ -663,14 +674,12 @@ class Engine:
         if target is not None and target is not ext:
             call.direction = "internal"
             call.dst = digits
-            self.outbox.append(Persist("call_begin", call.cdr()))
-            self._emit("call.new", call.snapshot(), key=call.uniqueid)
+            self._begin(call)
             self._ring_internal(call, ext, target)
             return
         number = self.router.strip_prefix(ext.id, digits)
         call.dst = number or digits
-        self.outbox.append(Persist("call_begin", call.cdr()))
-        self._emit("call.new", call.snapshot(), key=call.uniqueid)
+        self._begin(call)
         if not number:
             call.outcome = CONGESTION
             self._fire(ext, "far_hangup")
@@ -795,8 +804,7 @@ class Engine:
         self._fire(ext, "ring")
         ext.call_id = call.uniqueid
         self._cmd(ext, dev.RingPhone(ext.id, True, number, None))
-        self.outbox.append(Persist("call_begin", call.cdr()))
-        self._emit("call.new", call.snapshot(), key=call.uniqueid)
+        self._begin(call)
         return call
 
     def hangup(self, call_id: str) -> None:

@@ -91,7 +91,8 @@ async def test_outbound_call_answered(office: Daemon) -> None:
     office.sim.phone("801", "offhook")
     await office.run_for(0.5)
     office.sim.phone("801", "press", "13900002222#")
-    await office.run_for(20.0)
+    # keys 2 s, dial tone 1-3 s, DTMF out 2 s, exchange 3 s, ringback 8 s, then a voice
+    await office.run_for(24.0)
     assert state(office, "2") is LineState.CONNECTED
     answered = named(office.events, "call.answered")
     assert answered
