@@ -282,7 +282,7 @@ class SocketServer:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         for transport, timer in list(self._closing_transports.items()):
             timer.cancel()
-            transport.abort()
+            _abort(transport)
         self._closing_transports.clear()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), self.close_grace)
@@ -563,4 +563,10 @@ class SocketServer:
 
     def _abort_transport(self, transport: asyncio.BaseTransport) -> None:
         self._closing_transports.pop(transport, None)
+        _abort(transport)
+
+
+def _abort(transport: asyncio.BaseTransport) -> None:
+    """Cut a transport; one that already finished closing may refuse (its loop is gone)."""
+    with contextlib.suppress(Exception):
         transport.abort()
