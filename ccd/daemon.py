@@ -489,6 +489,7 @@ class Daemon:
         return {
             "started": self.started_wall,
             "now": self.clock.wall(),
+            "clock": self.clock.now(),  # the scale of each line's `since`
             "pid": os.getpid(),
             "drivers": [
                 {**slot.driver.describe(), "ok": slot.ok, "error": slot.error} for slot in self.slots

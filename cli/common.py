@@ -73,9 +73,8 @@ def resolve_socket(socket_path: str | None, config_path: str | None) -> Path:
 
 def daemon_call(socket: Path, cmd: str, args: dict[str, Any] | None = None) -> Any:
     """One request to the running daemon as the local admin (peer credentials)."""
-    from tui.client import call_daemon
-
     from ccd.ipc.errors import RpcError
+    from tui.client import call_daemon
 
     try:
         return call_daemon(socket, cmd, args or {}, peer=True)

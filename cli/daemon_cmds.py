@@ -126,18 +126,19 @@ def demo(config_path: str | None, no_traffic: bool, plain: bool) -> None:
         if sim is not None:
             if no_traffic:
                 sim.stop_traffic()
+                sim.set_auto_answer(None, None)
             elif sim._traffic is not None:
-                numbers = (
-                    await daemon.store.customers.all_numbers(limit=200)
-                    if hasattr(daemon.store.customers, "all_numbers")
-                    else []
-                )
+                # most demo callers are known customers, so screen pops have a story to show
+                customers = await daemon.store.customers.list(limit=200)
+                numbers = [n.national or n.e164 for c in customers for n in c.numbers][:200]
                 sim.start_traffic(
                     sim._traffic["rate"],
                     talk=sim._traffic["talk"],
                     patience=sim._traffic["patience"],
                     numbers=list(numbers),
                 )
+            # desk 801 is yours (agent 1001): it rings, but only you lift it
+            sim.set_auto_answer("801", None)
         try:
             await _live_view(daemon, plain)
         finally:
@@ -196,19 +197,18 @@ def _status_table(status: dict[str, Any]) -> Any:
     lines = Table(title="Lines", expand=False, header_style="bold")
     for col in ("line", "kind", "label", "state", "for", "caller", "name", "call"):
         lines.add_column(col)
-    now_mono = None
+    clock = status.get("clock", 0.0)
     for line in status["lines"]:
         state = line["state"]
         style = STATE_STYLE.get(state, "")
         kind = line["kind"] + (" (box)" if line.get("passthrough") else "")
-        if now_mono is None:
-            now_mono = max((x["since"] for x in status["lines"]), default=0.0)
+        held = max(0, int(clock - line["since"])) if line.get("since") else 0
         lines.add_row(
             line["line"],
             kind,
             line.get("label") or "",
             f"[{style}]{state}[/]" if style else state,
-            "",
+            f"{held // 60}:{held % 60:02d}" if state != "idle" else "",
             line.get("caller") or "",
             line.get("caller_name") or "",
             line.get("call") or "",

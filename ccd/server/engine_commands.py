@@ -114,8 +114,9 @@ def build_registry(daemon: Daemon) -> CommandRegistry:
         if not 1 <= last <= 10_000:
             raise RpcError(E_INVALID_ARGS, "argument 'last' must be between 1 and 10000")
         await daemon.flush()
-        calls = await daemon.store.calls.last(last)
-        return [_cdr_dict(c) for c in calls]
+        # a CDR is the record of a finished call; calls in progress are in `call.list`
+        calls = await daemon.store.calls.last(last + len(engine().calls) + 8)
+        return [_cdr_dict(c) for c in calls if c.end is not None][:last]
 
     @reg.command(
         "cdr.get", role="supervisor", doc="One call record by uniqueid.", example={"uniqueid": "1767603600.1"}
