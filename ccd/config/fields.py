@@ -390,13 +390,18 @@ def _resolve_path(text: str, base_dir: Path | None) -> Path:
 def _register_ident(ctx: Context, meta: Meta, value: str, path: KeyPath) -> None:
     kind = meta.ident or ""
     group = IDENT_GROUPS.get(kind, kind)
+    ctx.names.setdefault(kind, {}).setdefault(value, path)
     seen = ctx.groups.setdefault(group, {})
     if value in seen:
+        first, again = seen[value], path
+        if (ctx.locator.line_of(again) or 0) < (ctx.locator.line_of(first) or 0):
+            # sections are built in schema order, but "already used" should read in file order
+            first, again = again, first
+            seen[value] = first
         what = meta.what or f"{kind} name"
-        ctx.report(path, f"duplicate {what} '{value}' (already used by {ctx.where(seen[value])})")
+        ctx.report(again, f"duplicate {what} '{value}' (already used by {ctx.where(first)})")
         return
     seen[value] = path
-    ctx.names.setdefault(kind, {})[value] = path
 
 
 # -- building sections -----------------------------------------------------------------

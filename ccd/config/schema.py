@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,8 +122,19 @@ class DaemonConfig:
 class ToneSpec:
     """One call-progress tone: its frequencies and on/off cadence in seconds (empty: continuous)."""
 
-    freqs: tuple[float, ...] = setting(gt=0, doc="frequencies in Hz")
+    freqs: tuple[float, ...] = setting(gt=0, doc="frequencies in Hz (1 to 3)")
     cadence: tuple[float, ...] = setting((), gt=0, check=_even_cadence, doc="on, off, ... in seconds")
+    min_duration: float = setting(2.0, gt=0, doc="continuous tones: seconds of steady tone before it counts")
+    match_segments: int = setting(0, min=0, doc="cadenced tones: on/off segments to match (0: a whole cycle)")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The form `ccd.dsp.tones.plan_from_dict` takes for one tone."""
+        return {
+            "freqs": list(self.freqs),
+            "cadence": list(self.cadence),
+            "min_duration": self.min_duration,
+            "match_segments": self.match_segments,
+        }
 
 
 # -- [[drivers]] and their per-kind options ---------------------------------------------
@@ -408,6 +420,11 @@ class Config:
                 return driver
         raise KeyError(f"no driver '{name}'")
 
+    def custom_tone_plan(self, name: str) -> dict[str, dict[str, Any]] | None:
+        """A ``[tone_plans.NAME]`` plan as `ccd.dsp.tones.plan_from_dict(name, ...)` takes it; None if not defined."""
+        tones = self.tone_plans.get(name)
+        return None if tones is None else {tone: spec.as_dict() for tone, spec in tones.items()}
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (paths as strings, tuples as lists, driver options inline)."""
         return _plain(self)
@@ -502,15 +519,21 @@ def _tone_plans(cfg: Config, ctx: Context) -> None:
         from ccd.dsp.tones import plan_from_dict  # type: ignore[attr-defined]
     except ImportError:
         return  # the structural checks on ToneSpec are all we can do
-    for name, tones in cfg.tone_plans.items():
-        raw = {
-            tone: {"freqs": list(spec.freqs), "cadence": list(spec.cadence)} for tone, spec in tones.items()
-        }
+    for name in cfg.tone_plans:
         try:
-            plan_from_dict(name, raw)
+            plan_from_dict(name, cfg.custom_tone_plan(name))
         except Exception as exc:  # the DSP's message is the useful part, whatever it raised
             log.debug("tone plan %s rejected", name, exc_info=True)
-            ctx.report(("tone_plans", name), str(exc) or type(exc).__name__)
+            message = str(exc) or type(exc).__name__
+            # "tone plan 'x', tone 'busy': frequency 50 ..." -> point at that tone's line
+            found = _DSP_TONE_MESSAGE.match(message)
+            if found and found.group(1) in cfg.tone_plans[name]:
+                ctx.report(("tone_plans", name, found.group(1)), found.group(2))
+            else:
+                ctx.report(("tone_plans", name), message)
+
+
+_DSP_TONE_MESSAGE = re.compile(r"^tone plan '[^']*', tone '([^']*)': (.*)$", re.DOTALL)
 
 
 def section_fields(cls: type) -> Iterable[dataclasses.Field[Any]]:

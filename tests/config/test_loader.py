@@ -445,3 +445,30 @@ def test_unreadable_files_are_problems_not_tracebacks(tmp_path: Path) -> None:
 def test_config_from_text_uses_the_given_filename() -> None:
     with pytest.raises(ConfigError, match=r"^etc/ccd\.toml:1: syntax error"):
         config_from_text("[[", filename="etc/ccd.toml")
+
+
+def test_the_dsp_judges_tone_plan_values_at_the_tone_line() -> None:
+    pytest.importorskip("ccd.dsp.tones")
+    text = "[tone_plans.x]\ndial = { freqs = [425.0] }\nbusy = { freqs = [50.0], cadence = [0.5, 0.5] }\n"
+    assert problems(text) == [
+        "ccd.toml:3: tone_plans.x.busy: frequency 50.0 must be a number from 100 to 3800 Hz"
+    ]
+
+
+def test_custom_tone_plan_is_what_the_dsp_takes() -> None:
+    config = config_from_text(
+        "[tone_plans.x]\nbusy = { freqs = [425.0], cadence = [0.5, 0.5], match_segments = 2 }\n"
+    )
+    assert config.custom_tone_plan("x") == {
+        "busy": {"freqs": [425.0], "cadence": [0.5, 0.5], "min_duration": 2.0, "match_segments": 2}
+    }
+    assert config.custom_tone_plan("cn") is None
+
+
+def test_a_passthrough_phone_shares_the_line_id_space() -> None:
+    text = (
+        OFFICE + '\n[[trunks]]\nid = "2"\ndriver = "office"\nchannel = 1\npassthrough = true\nphone = "801"\n'
+    )
+    assert problems(text) == [
+        "ccd.toml:20: trunks[1].phone: duplicate line id '801' (already used by extensions[0].id on line 11)"
+    ]
