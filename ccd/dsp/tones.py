@@ -254,9 +254,10 @@ class ToneEvent:
 class _Group:
     """Cadence tracking for one frequency set on one channel (runs only at transitions/deadlines)."""
 
-    __slots__ = ("history", "rec", "rec_start", "seg_start", "state")
+    __slots__ = ("born", "history", "rec", "rec_start", "seg_start", "state")
 
     def __init__(self, frame: int) -> None:
+        self.born = frame  # a segment starting here began before we listened: its length is unknown
         self.state = False
         self.seg_start = frame
         self.history: list[tuple[bool, int, int]] = []  # completed (on, start, end) frames
@@ -490,6 +491,8 @@ class _ToneBank:
             k = spec.segments_needed
             done = grp.history[-(k - 1) :] if k > 1 else []
             if len(done) < k - 1 or (done and done[-1][2] != grp.seg_start):
+                continue
+            if (done[0][1] if done else grp.seg_start) == grp.born:
                 continue
             segs = [(on, (b - a) / fps) for on, a, b in done]
             for r in range(len(spec.cadence)):
