@@ -1,0 +1,1 @@
+"""The Unix-socket server: auth, roles, sessions, subscriptions; see docs/protocol.md."""
