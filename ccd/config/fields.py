@@ -291,6 +291,8 @@ def convert(ctx: Context, tp: Any, value: Any, path: KeyPath, meta: Meta) -> Any
 
 def _wrong_type(ctx: Context, tp: Any, value: Any, path: KeyPath, meta: Meta | None = None) -> Any:
     message = f"expected {type_name(tp)}, got {describe(value)}"
+    if get_origin(tp) is tuple and not isinstance(value, dict | list):
+        message += f" (write it as a list: [{_toml_scalar(value)}])"
     if tp in (str, Path) and isinstance(value, int | float) and not isinstance(value, bool):
         message += f' (write it in quotes: "{value}")'
         if meta is not None and meta.ident:
@@ -337,6 +339,8 @@ def _convert_scalar(ctx: Context, tp: Any, value: Any, path: KeyPath, meta: Meta
         return _wrong_type(ctx, tp, value, path, meta)
 
     message = _scalar_problem(value, meta)
+    if not message and value == "" and (tp is Path or meta.ident):
+        message = "must not be empty"
     if message:
         ctx.report(path, message)
         return INVALID
@@ -369,6 +373,14 @@ def _scalar_problem(value: Any, meta: Meta) -> str | None:
     if meta.pattern is not None and isinstance(value, str) and not re.fullmatch(meta.pattern, value):
         return f"{meta.pattern_doc or 'must match ' + meta.pattern}, got {describe(value)}"
     return None
+
+
+def _toml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _quote(value: Any) -> str:

@@ -9,6 +9,7 @@ single `ConfigError` listing them all.
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 import tomllib
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from ccd.config.fields import INVALID, Context, build
 from ccd.config.locate import LineLocator
-from ccd.config.problems import ConfigError, Problem
+from ccd.config.problems import ConfigError, Problem, format_path
 from ccd.config.schema import CROSS_CHECKS, Config
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,30 @@ def _syntax_problem(filename: str, text: str, exc: tomllib.TOMLDecodeError) -> P
     elif _AT_END.search(message):
         line = text.count("\n") + (0 if text.endswith("\n") else 1) or 1
         message = _AT_END.sub(" (at end of file)", message)
+    message = _TUPLE_REPR.sub(_as_table_name, message)
     message = message[:1].lower() + message[1:]
+    if found and _char_at(text, line, int(found.group(2))) == ";":
+        message += ": TOML has no ';', put each key = value on its own line"
+    elif found and message.startswith("cannot overwrite a value"):
+        message += ": a key or table is set twice"
     return Problem(filename, line, "", f"syntax error: {message}")
+
+
+_TUPLE_REPR = re.compile(r"\((?:'[^'\\]*'(?:, )?)+,?\)")
+
+
+def _as_table_name(match: re.Match[str]) -> str:
+    """tomllib writes a table as a Python tuple, ``('a', 'b')``; users wrote ``[a.b]``."""
+    parts = ast.literal_eval(match.group(0))
+    return "[" + format_path(parts) + "]"
+
+
+def _char_at(text: str, line: int | None, column: int) -> str:
+    lines = text.split("\n")
+    if line is None or not 1 <= line <= len(lines):
+        return ""
+    row = lines[line - 1]
+    return row[column - 1] if 1 <= column <= len(row) else ""
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:

@@ -472,3 +472,23 @@ def test_a_passthrough_phone_shares_the_line_id_space() -> None:
     assert problems(text) == [
         "ccd.toml:20: trunks[1].phone: duplicate line id '801' (already used by extensions[0].id on line 11)"
     ]
+
+
+def test_syntax_errors_speak_toml_not_python() -> None:
+    assert problems('[[trunks]]\nid = "1"; driver = "office"\n') == [
+        "ccd.toml:2: syntax error: expected newline or end of document after a statement (column 9): "
+        "TOML has no ';', put each key = value on its own line"
+    ]
+    assert problems("[daemon]\n[daemon]\n") == [
+        "ccd.toml:2: syntax error: cannot declare [daemon] twice (column 8)"
+    ]
+
+
+def test_common_shape_mistakes_get_a_fix() -> None:
+    text = OFFICE + '\n[[inbound]]\nname = "a"\nring = "801"\n\n[[users]]\nlogin = ""\n'
+    assert problems(text) == [
+        'ccd.toml:17: inbound[0].ring: expected array, got string "801" (write it as a list: ["801"])',
+        "ccd.toml:20: users[0].login: must not be empty",
+    ]
+    assert problems('[daemon]\nsocket = ""\n') == ["ccd.toml:2: daemon.socket: must not be empty"]
+    assert problems("drivers = [1]\n") == ["ccd.toml:1: drivers[0]: expected table, got integer 1"]
