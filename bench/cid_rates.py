@@ -119,16 +119,17 @@ def run(frames: int, seed: int, snrs: list[float], law: str, auto: bool) -> None
         f"{'auto' if auto else 'fixed standard'}; spandsp {'present' if have_spandsp else 'ABSENT'}"
     )
     print(
-        f"{'standard':8} {'fmt':5} {'SNR':>4}  {'ccd':>7} {'wrong':>5} {'damaged':>7}  {'spandsp':>7}  {'ccd s':>6}"
+        f"{'standard':8} {'fmt':5} {'SNR':>4}  {'ccd':>7} {'wrong':>5} {'damaged':>7}  {'spandsp':>7}  {'ccd xRT':>8}"
     )
     for standard in ("bell202", "v23"):
         for fmt in ("sdmf", "mdmf"):
             for snr in snrs:
                 rng = np.random.default_rng([seed, int(snr * 10), len(standard), len(fmt)])
                 ok = wrong = damaged = sp_ok = 0
-                t_ccd = 0.0
+                t_ccd = audio_s = 0.0
                 for _ in range(frames):
                     audio, raw = trial(rng, standard, fmt, snr, law)
+                    audio_s += audio.size / 8000
                     t0 = time.perf_counter()
                     got, dmg = ccd_messages(audio, "auto" if auto else standard)
                     t_ccd += time.perf_counter() - t0
@@ -139,7 +140,7 @@ def run(frames: int, seed: int, snrs: list[float], law: str, auto: bool) -> None
                         sp_ok += raw in spandsp_adsi_messages(audio, standard)
                 sp = f"{100 * sp_ok / frames:6.1f}%" if have_spandsp else "    n/a"
                 print(
-                    f"{standard:8} {fmt:5} {snr:4.0f}  {100 * ok / frames:6.1f}% {wrong:5d} {damaged:7d}  {sp}  {t_ccd:6.1f}"
+                    f"{standard:8} {fmt:5} {snr:4.0f}  {100 * ok / frames:6.1f}% {wrong:5d} {damaged:7d}  {sp}  {audio_s / t_ccd:8.0f}"
                 )
                 sys.stdout.flush()
 

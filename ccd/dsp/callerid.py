@@ -448,6 +448,7 @@ class DtmfCidAssembler:
 
 _MAX_GAP_BITS = 40.0  # longest mark gap inside a message (spec allows 20 extra bits)
 _MAX_CANDIDATES = 12
+_CHUNK = 800  # samples the receiver gathers before analysing (100 ms at 8 kHz)
 _DAMAGED_MIN_CONFIDENCE = 0.35  # median char confidence of a real burst that failed its checksum
 _DAMAGED_MIN_IDLE = 0.8  # share of the 8 bit times before the type byte that were clean mark
 _REREAD_MIN_CONFIDENCE = 0.2  # noise-made candidates sit near 0.05, real bursts at 6 dB SNR above 0.4
@@ -493,27 +494,42 @@ class _FrameHunter:
             alt = decode_message(bytes(c.value for c in chars))
             if alt is not None and alt.valid:
                 return CallerIdEvent(alt, *self._span(chars)), True
+        return self._damaged(cand, cid), False
+
+    def _damaged(self, cand: _Candidate, cid: CallerId | None) -> CallerIdEvent | None:
+        """Report a damaged frame only when it was unmistakably a real burst: confident
+        characters, and a type byte that followed the mark signal (not the seizure or noise)."""
         if cid is None:
-            return None, False
-        # Report a damaged frame only when it was unmistakably a real burst: confident
-        # characters, and a type byte that followed the mark signal (not the seizure or noise).
+            return None
+        conf = float(np.median([c.confidence for c in cand.chars]))
         idle = self.demod.idle_before(cand.chars[0].edge)
-        if conf >= _DAMAGED_MIN_CONFIDENCE and idle >= _DAMAGED_MIN_IDLE and len(msg) == need:
-            if cid.checksum_ok:
-                cid.errors.append("frame damaged: checksum agrees but the structure does not")
-            return CallerIdEvent(cid, *self._span(cand.chars)), False
-        return None, False
+        if conf < _DAMAGED_MIN_CONFIDENCE or idle < _DAMAGED_MIN_IDLE:
+            return None
+        if cid.checksum_ok:
+            cid.errors.append("frame damaged: checksum agrees but the structure does not")
+        return CallerIdEvent(cid, *self._span(cand.chars))
+
+    def _cut_off(self) -> list[tuple[CallerIdEvent, bool]]:
+        """The carrier stopped (or paused too long) inside the candidates: report what was heard
+        of a real message, drop the rest."""
+        out = []
+        for cand in self.cands:
+            if cand.need is not None and len(cand.chars) >= 3:
+                ev = self._damaged(cand, decode_message(bytes(c.value for c in cand.chars)))
+                if ev is not None:
+                    out.append((ev, False))
+        self.cands = []
+        return out
 
     def feed(self, block: np.ndarray) -> list[tuple[CallerIdEvent, bool]]:
         out: list[tuple[CallerIdEvent, bool]] = []
-        tb = self.demod.tb
+        max_gap = (10 + _MAX_GAP_BITS) * self.demod.tb
         for ch in self.demod.process_chars(block):
-            gap_ok = self.last_char is not None and ch.edge - self.last_char.edge <= (10 + _MAX_GAP_BITS) * tb
+            if self.last_char is not None and ch.edge - self.last_char.edge > max_gap:
+                out += self._cut_off()
             self.last_char = ch
             alive: list[_Candidate] = []
             for cand in self.cands:
-                if not gap_ok:
-                    continue  # carrier gap: the message was cut off; nothing worth reporting
                 cand.chars.append(ch)
                 if cand.need is None:
                     lo, hi = _LENGTHS[cand.chars[0].value]
@@ -529,6 +545,8 @@ class _FrameHunter:
             if ch.framing_ok and ch.value in _LENGTHS and len(alive) < _MAX_CANDIDATES:
                 alive.append(_Candidate([ch]))
             self.cands = alive
+        if self.cands and self.last_char is not None and self.demod.position - self.last_char.edge > max_gap:
+            out += self._cut_off()
         return out
 
 
@@ -557,17 +575,31 @@ class CallerIdReceiver:
     def reset(self) -> None:
         for h in self._hunters:
             h.reset()
-        self._n = 0
+        self._n = 0  # samples analysed so far
         self._reported: list[tuple[int, int]] = []
         self._pending: list[CallerIdEvent] = []  # damaged frames waiting for a valid twin
+        self._queued: list[np.ndarray] = []  # audio not yet analysed (fewer than _CHUNK samples)
+        self._queued_len = 0
 
     def _overlaps(self, ev: CallerIdEvent) -> bool:
         return any(ev.start < e and s < ev.end for s, e in self._reported)
 
     def process(self, block: object) -> list[CallerIdEvent]:
-        """Feed audio; return the caller-ID frames completed in it (valid ones, and damaged ones
-        that were unmistakably FSK, with ``checksum_ok``/``errors`` telling what went wrong)."""
+        """Feed audio; return the caller-ID frames completed so far (valid ones, and damaged ones
+        that were unmistakably FSK, with ``checksum_ok``/``errors`` telling what went wrong).
+
+        Audio is analysed in 100 ms chunks, so a frame is reported up to 100 ms (a damaged one
+        up to 300 ms) after its last bit; the event's `start`/`end` are exact sample indices.
+        """
         x = as_audio(block)
+        # Analyse in chunks of ~100 ms whatever the caller's block size: numpy's per-call
+        # overhead dominates on 20 ms frames, and caller ID does not need 20 ms latency.
+        self._queued.append(x)
+        self._queued_len += x.size
+        if self._queued_len < _CHUNK:
+            return []
+        x = np.concatenate(self._queued)
+        self._queued, self._queued_len = [], 0
         self._n += x.size
         found: list[tuple[CallerIdEvent, bool]] = []
         for h in self._hunters:

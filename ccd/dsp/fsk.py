@@ -359,6 +359,11 @@ class FskDemodulator:
         """Feed audio; return ``(start sample, byte)`` for each 8N1 character with a good stop bit."""
         return [(c.start, c.value) for c in self.process_chars(block) if c.framing_ok]
 
+    @property
+    def position(self) -> float:
+        """Discriminator-domain index of the newest sample (comparable with `FskChar.edge`)."""
+        return float(self._d0 + self._len)
+
     def idle_before(self, edge: float, bits: float = 8.0) -> float:
         """Fraction of the `bits` bit times before `edge` that were steady mark with carrier.
 

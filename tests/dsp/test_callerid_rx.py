@@ -155,6 +155,16 @@ def test_a_frame_with_a_bad_checksum_is_reported_damaged() -> None:
     assert (got.number, got.name) == ("13800138000", "王五")
 
 
+def test_a_burst_cut_off_mid_message_is_reported_with_what_was_heard() -> None:
+    msg = encode_mdmf(CallerId("mdmf", number="13800138000", name="欧阳娜娜", datetime="11221530"))
+    burst = fsk_modulate(msg[:-6], postamble_bits=0)  # the line drops before the name is complete
+    events = receive(np.concatenate((np.zeros(800, np.int16), burst, np.zeros(8000, np.int16))))
+    assert len(events) == 1
+    got = events[0].cid
+    assert not got.valid and any("cut off" in e for e in got.errors)
+    assert (got.number, got.datetime) == ("13800138000", "11221530")
+
+
 def test_one_event_per_frame_in_auto_mode_even_when_both_demodulators_hear_it() -> None:
     rng = np.random.default_rng(5)
     for standard in ("bell202", "v23"):
@@ -173,7 +183,7 @@ def test_reset_and_bad_audio() -> None:
     audio = cid_audio(CallerId("mdmf", number="5551234"))
     rx.process(audio[: audio.size - 400])  # cut off mid-message, then the line is reset
     rx.reset()
-    assert rx.process(audio[-400:]) == []
+    assert rx.process(np.concatenate((audio[-400:], np.zeros(2400, np.int16)))) == []
 
 
 def _spandsp():
