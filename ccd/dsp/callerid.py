@@ -371,6 +371,8 @@ def decode_dtmf_cid(digits: str) -> CallerId | None:
     if len(s) == 3 and s[0] == "D" and s[1] in "123" and s[2] == "#":
         cid.number_absent = "P" if s[1] == "1" else "O"
         return cid
+    if s[0].isdigit() and not (s.rstrip("#").isdigit() and len(s) - len(s.rstrip("#")) <= 1):
+        return None  # the bare-digit form is <number> or <number>#, nothing else
     body = s[1:] if s[0] in "ABCD*#" else s
     number = ""
     for i, ch in enumerate(body):
@@ -428,6 +430,10 @@ class DtmfCidAssembler:
         if not self._buf:
             self._buf = d
             self._start = at_sample
+            return None
+        if self._buf[0].isdigit() and not d.isdigit() and d != "#":
+            # a bare-digit (Danish) frame only ends with '#': this letter starts the real frame
+            self._buf, self._start = d, at_sample
             return None
         self._buf += d
         if d.isdigit():

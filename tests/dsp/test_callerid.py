@@ -198,7 +198,7 @@ def test_dtmf_cid_decoding_of_other_forms(digits: str, number: str | None, absen
     assert (got.number, got.number_absent) == (number, absent)
 
 
-@pytest.mark.parametrize("digits", ["", "AC", "A#", "C", "hello", "A12X3C", "##"])
+@pytest.mark.parametrize("digits", ["", "AC", "A#", "C", "hello", "A12X3C", "##", "5A", "123C", "12##"])
 def test_dtmf_cid_rejects_non_caller_id(digits: str) -> None:
     assert decode_dtmf_cid(digits) is None
 
@@ -248,6 +248,11 @@ def test_assembler_abandons_a_frame_interrupted_by_a_long_gap() -> None:
 
 def test_assembler_recovers_from_a_doubled_start_character() -> None:
     assert [c.number for c in feed_all(DtmfCidAssembler(), "AA13800138000C")] == ["13800138000"]
+
+
+def test_assembler_ignores_a_stray_digit_before_the_frame() -> None:
+    assert [c.number for c in feed_all(DtmfCidAssembler(), "5A13800138000C")] == ["13800138000"]
+    assert [c.number for c in feed_all(DtmfCidAssembler(), "12345678#")] == ["12345678"]
 
 
 def test_assembler_refuses_non_digits() -> None:
