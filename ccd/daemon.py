@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -45,6 +46,8 @@ from ccd.telephony.router import InboundRule, OutboundRule, Router
 
 log = logging.getLogger(__name__)
 TICK = 0.02
+# socket commands beyond the engine's: each module has build_registry(daemon)
+EXTRA_REGISTRIES: list[str] = ["ccd.server.crm_commands"]
 FRAME = 160
 
 
@@ -101,13 +104,9 @@ class Daemon:
         from ccd.dsp.tones import get_plan, plan_from_dict
 
         name = self.config.daemon.tone_plan
-        custom = self.config.tone_plans.get(name)
-        if custom:
-            as_dict = {
-                tone: {"freqs": list(spec.freqs), "cadence": list(spec.cadence)}
-                for tone, spec in custom.items()
-            }
-            return plan_from_dict(name, as_dict)
+        custom = self.config.custom_tone_plan(name)
+        if custom is not None:
+            return plan_from_dict(name, custom)
         return get_plan(name)
 
     def _build_lines(self) -> None:
@@ -213,6 +212,24 @@ class Daemon:
             answer_timeout=cfg.daemon.answer_timeout,
         )
         self._tx = np.zeros((max(self.rows, 1), FRAME), dtype=np.int16)
+        self.engine.prompts = self._prompt_library()
+
+    def _prompt_library(self) -> Any:
+        """The voice prompts: [daemon] voices, or the prompts shipped next to the package."""
+        from ccd.telephony.prompts import PromptLibrary
+
+        folder = (
+            getattr(self.config.daemon, "voices", None) or Path(__file__).resolve().parent.parent / "voices"
+        )
+        library = PromptLibrary(Path(folder))
+        try:
+            count = library.preload()
+            log.info("%d voice prompts loaded from %s", count, folder)
+        except Exception as exc:  # a broken prompt folder must not stop the calls
+            log.error(
+                "voice prompts in %s could not be loaded: %s (calls continue with silence)", folder, exc
+            )
+        return library
 
     # ------------------------------------------------------------------ life cycle
     async def start(self) -> None:
@@ -256,6 +273,9 @@ class Daemon:
         from ccd.server.server import SocketServer
 
         registry = build_registry(self)
+        for module_name in EXTRA_REGISTRIES:
+            module = importlib.import_module(module_name)
+            registry.include(module.build_registry(self))
 
         async def authenticate(login: str, password: str) -> Any:
             return await self.store.users.verify(login, password)
@@ -470,7 +490,9 @@ class Daemon:
             fields = {k: a[k] for k in ("answer", "end", "disposition") if a.get(k) is not None}
             await calls.update_leg(a["uniqueid"], seq, **fields)
         elif op == "journal":
-            await self.store.journal.append(**a)
+            await self.store.journal.append(
+                a["ts"], a["callid"], a["queue"], a["agent"], a["event"], *a["data"]
+            )
 
     async def _customer_for(self, cdr: dict[str, Any]) -> int | None:
         number = cdr.get("src") if cdr.get("direction") == "in" else cdr.get("dst")

@@ -113,6 +113,7 @@ class DaemonConfig:
         doc="local area code added to local numbers",
     )
     answer_timeout: float = setting(45.0, gt=0, doc="seconds an extension rings before the call is NO ANSWER")
+    voices: Path | None = setting(None, doc="folder of voice prompts (default: the prompts shipped with ccd)")
 
 
 # -- [tone_plans.NAME] -----------------------------------------------------------------

@@ -98,7 +98,7 @@ def build_registry(daemon: Daemon) -> CommandRegistry:
             raise RpcError(E_NO_CALL, f"no call {call_id!r} in progress")
         if ctx.user is not None and ctx.user.extension not in call.lines:
             ctx.require_role("supervisor")
-        eng.hangup(call_id)
+        eng.hangup_call(call_id)
         daemon._apply(eng.drain())
         return {"call": call_id, "ended": True}
 

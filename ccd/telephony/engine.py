@@ -23,6 +23,7 @@ import numpy as np
 
 from ccd.drivers import base as dev
 from ccd.drivers.base import LineKind
+from ccd.telephony.apps import AppFactory, CallApp
 from ccd.telephony.line import IllegalTransition, Line, LineState
 from ccd.telephony.media import BufferSource, LoopSource, Media
 from ccd.telephony.router import Router
@@ -120,6 +121,12 @@ class Call:
     number_to_dial: str = ""
     ringback_heard: bool = False
     persisted: bool = False  # its call_begin has gone to the store
+    app: CallApp | None = None  # the application deciding what happens (IVR, queue...)
+    timers: dict[str, float] = field(default_factory=dict)  # tag -> due (engine clock)
+    vars: dict[str, Any] = field(default_factory=dict)  # IVR variables, queue data, language...
+    lang: str = "zh"
+    agent: str | None = None
+    queue: str | None = None
 
     def leg(self, line: str) -> Leg | None:
         return next((leg for leg in reversed(self.legs) if leg.line == line), None)
@@ -144,6 +151,9 @@ class Call:
             "lines": sorted(self.lines),
             "offered": sorted(self.offered),
             "disposition": self.disposition,
+            "app": self.app.snapshot() if self.app else None,
+            "agent": self.agent,
+            "queue": self.queue,
         }
 
     def cdr(self) -> dict[str, Any]:
@@ -197,6 +207,8 @@ class Engine:
         self.locate = locate or (lambda number: None)
         self.answer_timeout = answer_timeout
         self.calls: dict[str, Call] = {}
+        self.apps: dict[str, AppFactory] = {}
+        self.prompts: Any = None  # ccd.telephony.prompts.PromptLibrary, set by the daemon
         self.outbox: list[Action] = []
         self.now = 0.0
         self._seq = itertools.count(1)
@@ -414,6 +426,21 @@ class Engine:
             return
         rule = self.router.inbound_rule(line.id)
         targets: list[Line] = []
+        app_kind = self._rule_app(rule)
+        if app_kind is not None and not line.spec.passthrough:
+            self._emit(
+                "call.ringing",
+                {
+                    **call.snapshot(),
+                    "line": line.id,
+                    "number": call.src,
+                    "name": call.caller_name,
+                    "targets": [],
+                },
+                key=call.uniqueid,
+            )
+            self.route(call, app_kind[0], app_kind[1])
+            return
         if line.spec.passthrough:
             pass  # the desk phone rings by itself: ccd only tells the agent's screen
         elif rule is not None:
@@ -449,6 +476,12 @@ class Engine:
             if ext.state is S.RINGING and call is not None:
                 if self.extension_answered_originate(ext):
                     return
+                if call.app is not None and ext.id in call.offered:
+                    self._fire(ext, "offhook")  # RINGING -> CONNECTED
+                    call.offered.discard(ext.id)
+                    self._mark_answered(call, ext)
+                    call.app.on_answered(self, call, ext)
+                    return
                 if call.direction == "internal":
                     self._answer_internal(call, ext)
                 else:
@@ -466,6 +499,10 @@ class Engine:
         self.media.isolate(ext.row)
         self._fire(ext, "onhook")
         if call is not None:
+            if call.app is not None and call.end is None:
+                self._end_leg(call, ext, self._disposition(call))
+                if call.app.on_party_left(self, call, ext):
+                    return
             self._party_left(call, ext)
 
     def _answer_inbound(self, call: Call, ext: Line) -> None:
@@ -559,6 +596,8 @@ class Engine:
                 return
         if call is not None:
             self._emit("call.dtmf", {"call": call.uniqueid, "line": line.id, "digit": digit}, key=None)
+            if call.app is not None and line.id == call.trunk:
+                call.app.on_digit(self, call, digit)
 
     def _dial_complete(self, line: Line) -> bool:
         digits = line.digits
@@ -602,6 +641,8 @@ class Engine:
             return
         self._release_trunk(line)
         if call is not None:
+            if call.app is not None and line.id == call.trunk:
+                call.app.on_caller_gone(self, call)
             self._party_left(call, line)
 
     def _release_trunk(self, trunk: Line) -> None:
@@ -645,6 +686,10 @@ class Engine:
     def _finish(self, call: Call, disposition: str) -> None:
         if call.end is not None:
             return
+        if call.app is not None:
+            app, call.app = call.app, None
+            app.stop(self, call)
+        call.timers.clear()
         call.end = self.wall()
         call.disposition = disposition
         for leg in call.legs:
@@ -776,6 +821,12 @@ class Engine:
 
     def handle_play_done(self, row: int, tag: str, now: float) -> None:
         self.now = now
+        if tag.startswith("app:"):
+            call_id, _, app_tag = tag[4:].partition("|")
+            call = self.calls.get(call_id)
+            if call is not None and call.app is not None:
+                call.app.on_play_done(self, call, app_tag)
+            return
         if tag != "dial":
             return
         trunk = next((line for line in self.lines.values() if line.row == row), None)
@@ -807,7 +858,7 @@ class Engine:
         self._begin(call)
         return call
 
-    def hangup(self, call_id: str) -> None:
+    def hangup_call(self, call_id: str) -> None:
         """Force a call down (supervisor's 强拆, or an agent's hang-up on a board line)."""
         call = self.calls.get(call_id)
         if call is None:
@@ -831,10 +882,221 @@ class Engine:
             self._end_leg(call, line, self._disposition(call))
         self._finish(call, self._disposition(call))
 
+    # ------------------------------------------------------------------ call control for applications
+    def register_app(self, kind: str, factory: AppFactory) -> None:
+        """Make `kind` (queue, ivr, voicemail...) a destination inbound rules and apps can route to."""
+        self.apps[kind] = factory
+
+    def _rule_app(self, rule: Any) -> tuple[str, str | None] | None:
+        if rule is None:
+            return None
+        for kind in ("ivr", "queue", "voicemail"):
+            target = getattr(rule, kind, None)
+            if target:
+                return kind, target
+        if getattr(rule, "hangup", False):
+            return "hangup", None
+        return None
+
+    def line(self, line_id: str) -> Line | None:
+        return self.lines.get(line_id)
+
+    def publish(
+        self, name: str, data: dict[str, Any], key: str | None = None, coalesce: bool = False
+    ) -> None:
+        self._emit(name, data, key, coalesce)
+
+    def journal(self, call: Call | None, queue: str, agent: str, event: str, *data: Any) -> None:
+        self.outbox.append(
+            Persist(
+                "journal",
+                {
+                    "ts": self.wall(),
+                    "callid": call.uniqueid if call else "NONE",
+                    "queue": queue or "NONE",
+                    "agent": agent or "NONE",
+                    "event": event,
+                    "data": [str(d) for d in data],
+                },
+            )
+        )
+
+    def route(self, call: Call, kind: str, target: str | None = None) -> None:
+        """Hand `call` to the application of `kind` (or ring an extension, dial out, hang up)."""
+        if call.app is not None:
+            old, call.app = call.app, None
+            old.stop(self, call)
+        call.timers.clear()
+        if kind == "hangup":
+            self.hangup(call)
+            return
+        if kind == "extension" and target is not None and kind not in self.apps:
+            ext = self._by_ext.get(target)
+            if ext is None or ext.state is not S.IDLE:
+                self.hangup(call, BUSY if ext is not None else FAILED)
+                return
+            from ccd.telephony.apps import CallApp
+
+            call.app = CallApp()
+            self.ring(call, ext.id)
+            return
+        factory = self.apps.get(kind)
+        if factory is None:
+            log.error("call %s: no application %r (target %r): hanging up", call.uniqueid, kind, target)
+            self.hangup(call, FAILED)
+            return
+        try:
+            call.app = factory(target)
+        except (KeyError, LookupError, ValueError) as exc:
+            log.error("call %s: cannot start %s %r: %s", call.uniqueid, kind, target, exc)
+            self.hangup(call, FAILED)
+            return
+        self._emit("call.routed", {"call": call.uniqueid, "app": kind, "target": target}, key=call.uniqueid)
+        call.app.start(self, call)
+
+    def answer(self, call: Call) -> None:
+        trunk = self.lines.get(call.trunk) if call.trunk else None
+        if trunk is None or trunk.state is S.CONNECTED:
+            return
+        if trunk.can("answer"):
+            self._cmd(trunk, dev.OffHook(trunk.id))
+            self._fire(trunk, "answer")
+            if call.answer is None:
+                wall = self.wall()
+                call.answer = wall
+                self.outbox.append(Persist("call_answer", {"uniqueid": call.uniqueid, "answer": wall}))
+                leg = call.leg(trunk.id)
+                if leg is not None:
+                    leg.answer = wall
+
+    def _caller_row(self, call: Call) -> int | None:
+        line = self.lines.get(call.trunk or call.channel)
+        return line.row if line is not None else None
+
+    def play(self, call: Call, audio: np.ndarray, tag: str | None = None, *, replace: bool = True) -> None:
+        row = self._caller_row(call)
+        if row is None:
+            return
+        full_tag = f"app:{call.uniqueid}|{tag}" if tag else None
+        self.media.play(row, BufferSource(audio), tag=full_tag, replace=replace)
+
+    def play_prompts(self, call: Call, names: Any, tag: str | None = None, *, replace: bool = True) -> None:
+        if self.prompts is None:
+            audio = np.zeros(1600, dtype=np.int16)
+        else:
+            audio = self.prompts.sequence(list(names), call.lang)
+        self.play(call, audio, tag, replace=replace)
+
+    def play_loop(self, call: Call, audio: np.ndarray, tag: str | None = None) -> None:
+        row = self._caller_row(call)
+        if row is not None:
+            self.media.play(row, LoopSource(audio), tag=None, replace=True)
+
+    def stop_play(self, call: Call) -> None:
+        row = self._caller_row(call)
+        if row is not None:
+            self.media.stop(row)
+
+    def set_timer(self, call: Call, delay: float, tag: str) -> None:
+        call.timers[tag] = self.now + delay
+
+    def cancel_timer(self, call: Call, tag: str) -> None:
+        call.timers.pop(tag, None)
+
+    def ring(self, call: Call, extension: str, *, agent: str | None = None) -> bool:
+        ext = self._by_ext.get(extension) or self.lines.get(extension)
+        if ext is None or ext.kind is not LineKind.EXTENSION or ext.state is not S.IDLE:
+            return False
+        self._fire(ext, "select")
+        self._fire(ext, "ring")
+        ext.call_id = call.uniqueid
+        call.offered.add(ext.id)
+        self._add_leg(call, ext, "offered")
+        self._cmd(ext, dev.RingPhone(ext.id, True, call.src or None, call.caller_name))
+        data = {
+            **call.snapshot(),
+            "line": call.trunk,
+            "number": call.src,
+            "name": call.caller_name,
+            "extension": ext.id,
+            "agent": agent,
+            "queue": call.queue,
+            "ivr_path": list(call.vars.get("ivr_path", [])),
+            "wait": round(self.now - call.started_mono, 1),
+        }
+        self._emit("call.offered", data, key=f"{call.uniqueid}/{ext.id}")
+        return True
+
+    def stop_ring(self, call: Call, extension: str) -> None:
+        ext = self._by_ext.get(extension) or self.lines.get(extension)
+        if ext is None or ext.id not in call.offered:
+            return
+        call.offered.discard(ext.id)
+        self._cmd(ext, dev.RingPhone(ext.id, False))
+        if ext.can("cancel"):
+            self._fire(ext, "cancel")
+        self._end_leg(call, ext, NO_ANSWER)
+        self._emit(
+            "call.offer_withdrawn",
+            {"call": call.uniqueid, "extension": ext.id},
+            key=f"{call.uniqueid}/{ext.id}",
+        )
+
+    def connect(self, call: Call, extension: str) -> None:
+        ext = self._by_ext.get(extension) or self.lines.get(extension)
+        row = self._caller_row(call)
+        if ext is None or row is None:
+            return
+        self.answer(call)
+        self.media.stop(row)
+        self._stop_audio(ext)
+        self.media.connect(row, ext.row)
+        call.dstchannel = ext.id
+        ext.call_id = call.uniqueid
+        call.lines.add(ext.id)
+
+    def disconnect(self, call: Call, extension: str) -> None:
+        ext = self._by_ext.get(extension) or self.lines.get(extension)
+        if ext is None:
+            return
+        self.media.isolate(ext.row)
+        if ext.can("far_hangup"):
+            self._fire(ext, "far_hangup")
+            self._play_tone(ext, "busy")
+        self._end_leg(call, ext, self._disposition(call))
+
+    def hangup(self, call: Call, disposition: str | None = None) -> None:
+        """End `call` from inside ccd: release the trunk and every extension in it."""
+        if call.end is not None:
+            return
+        if disposition:
+            call.outcome = disposition
+        trunk = self.lines.get(call.trunk) if call.trunk else None
+        if trunk is not None and not trunk.spec.passthrough and trunk.state is not S.IDLE:
+            self._release_trunk(trunk)
+            self._party_left(call, trunk)
+            return
+        for line_id in sorted(call.lines):
+            line = self.lines[line_id]
+            if line.state in (S.RINGING, S.SELECTED):
+                self._cmd(line, dev.RingPhone(line.id, False))
+                self._fire(line, "cancel")
+            elif line.kind is LineKind.EXTENSION and line.can("far_hangup"):
+                self._fire(line, "far_hangup")
+                self._play_tone(line, "busy")
+            self._end_leg(call, line, self._disposition(call))
+        self._finish(call, self._disposition(call))
+
     # ------------------------------------------------------------------ timers
     def tick(self, now: float) -> None:
         """Timers: callers who stopped ringing, unanswered phones, dialling timeouts."""
         self.now = now
+        for call in list(self.calls.values()):
+            if call.timers and call.app is not None:
+                for tag, due in sorted(call.timers.items(), key=lambda kv: kv[1]):
+                    if due <= now and call.timers.get(tag) == due and call.app is not None:
+                        del call.timers[tag]
+                        call.app.on_timer(self, call, tag)
         for line in self.lines.values():
             state = line.state
             if state is S.IDLE:
@@ -891,6 +1153,9 @@ class Engine:
             return
         call.offered.discard(ext.id)
         self._end_leg(call, ext, NO_ANSWER)
+        if call.app is not None:
+            call.app.on_ring_timeout(self, call, ext)
+            return
         if call.direction in ("internal", "out") and not call.offered:
             # nobody picked up the phone we rang for this call: it ends here
             for line_id in sorted(call.lines):
