@@ -456,7 +456,11 @@ _MAX_GAP_BITS = 40.0  # longest mark gap inside a message (spec allows 20 extra 
 _MAX_CANDIDATES = 12
 _CHUNK = 800  # samples the receiver gathers before analysing (100 ms at 8 kHz)
 _DAMAGED_MIN_CONFIDENCE = 0.35  # median char confidence of a real burst that failed its checksum
-_DAMAGED_MIN_IDLE = 0.8  # share of the 8 bit times before the type byte that were clean mark
+# Share of the 20 bit times before the type byte that were clean mark.  Every standard sends at
+# least 55 mark bits before a message; in noise the normalised discriminator is about uniform on
+# [-1, 1], so 90 % of ~20 independent looks above 0.3 is a one-in-ten-million accident.
+_DAMAGED_IDLE_BITS = 20.0
+_DAMAGED_MIN_IDLE = 0.9
 _REREAD_MIN_CONFIDENCE = 0.2  # noise-made candidates sit near 0.05, real bursts at 6 dB SNR above 0.4
 _REREAD_OFFSETS = (-1.0, 1.0, -2.0, 2.0, -0.5, 0.5)
 
@@ -508,7 +512,7 @@ class _FrameHunter:
         if cid is None:
             return None
         conf = float(np.median([c.confidence for c in cand.chars]))
-        idle = self.demod.idle_before(cand.chars[0].edge)
+        idle = self.demod.idle_before(cand.chars[0].edge, _DAMAGED_IDLE_BITS)
         if conf < _DAMAGED_MIN_CONFIDENCE or idle < _DAMAGED_MIN_IDLE:
             return None
         if cid.checksum_ok:
