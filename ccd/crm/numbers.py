@@ -74,6 +74,12 @@ class NumberInfo:
         """The lookup key stored and searched: E.164, else the bare digits ("" when absent)."""
         return self.e164 or self.national
 
+    def _replace_raw(self, raw: str) -> NumberInfo:
+        return NumberInfo(
+            raw, self.e164, self.national, self.local_forms, self.kind, self.location, self.carrier, self.valid,
+            self.subscriber,
+        )  # fmt: skip
+
     @property
     def present(self) -> bool:
         """False for withheld and unavailable numbers: nothing to look up or call back."""
@@ -102,6 +108,21 @@ def _apply_local_rules(s: str, country: str, area_code: str) -> str:
     return s
 
 
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+_CN_MOBILE = re.compile(_CN.mobile.national_number_pattern) if _CN and _CN.mobile else None
+_CN_MOBILE_LENGTHS = set(_CN.mobile.possible_length) if _CN and _CN.mobile else set()
+
+
+def _cn_mobile(s: str) -> NumberInfo | None:
+    """Chinese mobiles (most caller IDs) without a full parse: one regex from phonenumbers' own
+    metadata instead of ~150 µs of parse + type detection. None when not a valid CN mobile, and
+    the general path decides (tests check both paths agree)."""
+    nsn = s[3:] if s.startswith("+86") else s
+    if _CN_MOBILE is None or len(nsn) not in _CN_MOBILE_LENGTHS or not _CN_MOBILE.fullmatch(nsn):
+        return None
+    return NumberInfo("", "+86" + nsn, nsn, (nsn,), "mobile", valid=True, subscriber=nsn)
+
+
 @lru_cache(maxsize=8192)
 def _core(raw: str, country: str, area_code: str) -> tuple[phonenumbers.PhoneNumber | None, NumberInfo]:
     text = raw.strip()
@@ -114,22 +135,36 @@ def _core(raw: str, country: str, area_code: str) -> tuple[phonenumbers.PhoneNum
         return None, NumberInfo(raw, None, "", (), "unknown")
     s = _apply_local_rules(s, country, area_code)
     digits = s.lstrip("+")
+    fast = _cn_mobile(s) if country == "CN" else None
+    if fast is not None:
+        return None, fast._replace_raw(raw)
     try:
         p = phonenumbers.parse(s, country)
     except phonenumbers.NumberParseException:
         return None, NumberInfo(raw, None, digits, (), "unknown", subscriber=digits)
-    if not phonenumbers.is_valid_number(p):
+    # number_type() does the pattern matching is_valid_number() would repeat, so call it once;
+    # China is one region per country code, so "has a type" is exactly "is valid" there.
+    ptype = phonenumbers.number_type(p)
+    valid = ptype != PhoneNumberType.UNKNOWN if p.country_code == 86 else phonenumbers.is_valid_number(p)
+    if not valid:
         kind = "service" if shortnumberinfo.is_valid_short_number_for_region(p, country) else "unknown"
         return p, NumberInfo(raw, None, digits, (), kind, subscriber=digits)
-    e164 = phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.E164)
-    national = re.sub(r"\D", "", phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.NATIONAL))
-    kind = _TYPE_KIND.get(phonenumbers.number_type(p), "unknown")
     nsn = phonenumbers.national_significant_number(p)
+    e164 = f"+{p.country_code}{nsn}"
+    kind = _TYPE_KIND.get(ptype, "unknown")
     subscriber = nsn
-    if kind == "fixed":
-        ac_len = phonenumbers.length_of_geographical_area_code(p)
-        if ac_len:
-            subscriber = nsn[ac_len:]
+    if p.country_code == 86:
+        # Cheaper than the generic formatters: trunk prefix 0 only on fixed lines; area codes
+        # 10 and 2x have two digits, every other one three.
+        national = "0" + nsn if kind == "fixed" else nsn
+        if kind == "fixed":
+            subscriber = nsn[2:] if nsn[0] in "12" else nsn[3:]
+    else:
+        national = re.sub(r"\D", "", phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.NATIONAL))
+        if kind == "fixed":
+            ac_len = phonenumbers.length_of_geographical_area_code(p)
+            if ac_len:
+                subscriber = nsn[ac_len:]
     forms = tuple(f for f in dict.fromkeys([national, subscriber]) if f)
     return p, NumberInfo(raw, e164, national, forms, kind, valid=True, subscriber=subscriber)
 
@@ -154,8 +189,10 @@ def normalise(raw: str, country: str = "CN", area_code: str = "010") -> NumberIn
     Never raises: unusable input comes back with `valid=False` and kind "unknown".
     """
     p, info = _core(raw, country, _normalise_area_code(area_code))
-    if p is None or not info.valid:
+    if not info.valid or info.e164 is None:
         return info
+    if p is None:
+        p = phonenumbers.parse(info.e164)
     location = geocoder.description_for_number(p, "zh") or ""
     if location == "中国" and info.kind != "fixed":
         location = ""  # 400/800 numbers: "China" says nothing

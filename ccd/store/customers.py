@@ -425,7 +425,7 @@ class Customers:
         info = self.plan.index_forms(number if isinstance(number, str) else "")
         if not info.present or not info.key:
             return []
-        rows = await self._db.fetchall(
+        rows = await self._db.fetchall_inline(
             f"{_LOAD} WHERE c.id IN (SELECT customer_id FROM customer_numbers WHERE e164 = ?) ORDER BY c.id LIMIT 50",
             (info.key,),
         )

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 BUSY_TIMEOUT_MS = 5000
+CACHE_KIB = 65536  # per connection; a million customers' hot index pages fit
+MMAP_BYTES = 256 * 2**20
 
 
 async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
@@ -43,8 +45,10 @@ async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         if readonly:
             await conn.execute("PRAGMA query_only = ON")
+            await conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         else:
             rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
             mode = next(iter(rows))[0]
@@ -54,6 +58,20 @@ async def _connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
     except BaseException:
         await conn.close()
         raise
+    return conn
+
+
+def _connect_inline(path: Path) -> sqlite3.Connection:
+    """The synchronous read-only connection for bounded lookups on the loop thread (see base.py)."""
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in (
+        "busy_timeout = 50",
+        "query_only = ON",
+        f"cache_size = -{CACHE_KIB}",
+        f"mmap_size = {MMAP_BYTES}",
+    ):
+        conn.execute(f"PRAGMA {pragma}")
     return conn
 
 
@@ -118,19 +136,22 @@ class Store:
             writer = await _connect(p, readonly=False)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {p}: {exc}") from exc
+        reader: aiosqlite.Connection | None = None
         try:
             applied = await apply_migrations(writer, clock.wall())
             reader = await _connect(p, readonly=True)
-        except sqlite3.DatabaseError as exc:
+            inline = _connect_inline(p)
+        except BaseException as exc:
+            if reader is not None:
+                await reader.close()
             await writer.close()
-            raise StoreError(f"cannot open database {p}: {exc}") from exc
-        except BaseException:
-            await writer.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise StoreError(f"cannot open database {p}: {exc}") from exc
             raise
         if applied:
             log.info("database %s: schema now at migration %d", p, applied[-1])
         plan = NumberPlan(country, area_code)
-        return cls(p, Database(writer, reader, clock, tz), plan)
+        return cls(p, Database(writer, reader, inline, clock, tz), plan)
 
     async def close(self) -> None:
         """Close both connections (idempotent). Checkpoints the WAL so the file stands alone."""
@@ -144,6 +165,7 @@ class Store:
         except sqlite3.Error as exc:  # closing must not fail because a checkpoint could not run
             log.warning("database %s: checkpoint at close failed: %s", self.path, exc)
         finally:
+            self._db.inline.close()
             await self._db.reader.close()
             await self._db.writer.close()
 

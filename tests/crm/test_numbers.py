@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
 
-from ccd.crm.numbers import NumberPlan, lookup_keys, normalise
+from ccd.crm.numbers import NumberPlan, index_forms, lookup_keys, normalise
 
 CASES = [
     # raw, e164, national, kind, location contains, valid
@@ -69,3 +72,20 @@ def test_lookup_keys_put_the_canonical_key_first() -> None:
 def test_foreign_number() -> None:
     info = normalise("+1 415 555 2671")
     assert info.e164 == "+14155552671" and info.valid
+
+
+def test_mobile_fast_path_agrees_with_phonenumbers() -> None:
+    """Mobiles skip the full parse; on random 11-digit numbers both ways must say the same."""
+    rng = random.Random(11)
+    for _ in range(3000):
+        raw = f"1{rng.randrange(10**10):010d}"
+        try:
+            p = phonenumbers.parse(raw, "CN")
+            is_mobile = phonenumbers.number_type(p) == phonenumbers.PhoneNumberType.MOBILE
+            e164 = phonenumbers.format_number(p, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            is_mobile, e164 = False, None
+        info = index_forms(raw)
+        assert (info.kind == "mobile") == is_mobile, raw
+        if is_mobile:
+            assert info.e164 == e164 and info.national == raw, raw

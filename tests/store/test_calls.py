@@ -17,7 +17,14 @@ from ccd.store import DuplicateError, InvalidValueError, NotFoundError, Store
 
 async def _inbound(store: Store, uid: str, start: float, src: str = "13800138000") -> None:
     await store.calls.begin(
-        {"uniqueid": uid, "direction": "in", "start": start, "src": src, "dst": "801", "channel": "SIM/trunk-1"}
+        {
+            "uniqueid": uid,
+            "direction": "in",
+            "start": start,
+            "src": src,
+            "dst": "801",
+            "channel": "SIM/trunk-1",
+        }
     )
 
 
@@ -58,14 +65,18 @@ async def test_recordings_of_a_call_come_with_it(store: Store) -> None:
     rec = await store.recordings.add("2026/01/05/400.1.wav", call_uniqueid="400.1", start=401.0)
     await store.recordings.finish(rec.id, 30.0, 480_044)
     call = await store.calls.get("400.1")
-    assert [(r.path, r.duration, r.bytes) for r in call.recordings] == [("2026/01/05/400.1.wav", 30.0, 480_044)]
+    assert [(r.path, r.duration, r.bytes) for r in call.recordings] == [
+        ("2026/01/05/400.1.wav", 30.0, 480_044)
+    ]
 
 
 async def test_queries_last_by_number_and_range(store: Store) -> None:
     await _inbound(store, "1.1", 1000.0, src="13800138000")
     await _inbound(store, "1.2", 2000.0, src="01062345678")
     await _inbound(store, "1.3", 3000.0, src="+8613800138000")
-    await store.calls.begin({"uniqueid": "1.4", "direction": "out", "start": 4000.0, "src": "801", "dst": "62345678"})
+    await store.calls.begin(
+        {"uniqueid": "1.4", "direction": "out", "start": 4000.0, "src": "801", "dst": "62345678"}
+    )
     assert [c.uniqueid for c in await store.calls.last(3)] == ["1.4", "1.3", "1.2"]
     assert [c.uniqueid for c in await store.calls.by_number("013800138000")] == ["1.3", "1.1"]
     # Outbound calls are found by the number dialled; local and full forms meet.

@@ -21,7 +21,9 @@ async def test_fresh_database_is_wal_with_foreign_keys_and_passes_integrity_chec
     assert store.path.exists()
 
 
-async def test_migrations_run_once_and_reopening_is_idempotent(store_path: Path, store_clock: VirtualClock) -> None:
+async def test_migrations_run_once_and_reopening_is_idempotent(
+    store_path: Path, store_clock: VirtualClock
+) -> None:
     s = await Store.open(store_path, store_clock)
     assert await s.migrations() == sorted(MIGRATIONS)
     await s.users.add("admin", "Admin", "admin", "pw")
@@ -54,7 +56,9 @@ async def test_missing_folder_gives_a_clear_error(tmp_path: Path) -> None:
         await Store.open(tmp_path / "nope" / "ccd.db", VirtualClock())
 
 
-async def test_close_is_idempotent_and_leaves_a_standalone_file(store_path: Path, store_clock: VirtualClock) -> None:
+async def test_close_is_idempotent_and_leaves_a_standalone_file(
+    store_path: Path, store_clock: VirtualClock
+) -> None:
     s = await Store.open(store_path, store_clock)
     await s.settings.set("k", {"a": [1, 2]})
     await s.close()
