@@ -90,6 +90,8 @@ class Daemon:
         self._cid_rx: dict[str, Any] = {}
         self._dtmf_cid: dict[str, Any] = {}
         self._leg_seq: dict[tuple[str, int], int] = {}
+        # callables (rx_all, tx_all, now) run every tick after mixing; rows are Line.row
+        self.taps: list[Any] = []
         self.started_wall = 0.0
 
     # ------------------------------------------------------------------ build
@@ -379,6 +381,11 @@ class Daemon:
         self._run_dsp(rx_all, now)
         engine.tick(now)
         self._tx, finished = self.media.mix(rx_all)
+        for tap in self.taps:  # recorders, monitors: they see what each line heard and said
+            try:
+                tap(rx_all, self._tx, now)
+            except Exception:
+                log.exception("audio tap %r failed", tap)
         for row, tag in finished:
             engine.handle_play_done(row, tag, now)
         self._apply(engine.drain())

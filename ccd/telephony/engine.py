@@ -208,6 +208,9 @@ class Engine:
         self.answer_timeout = answer_timeout
         self.calls: dict[str, Call] = {}
         self.apps: dict[str, AppFactory] = {}
+        # consulted when a call's caller ID is known, before any phone rings (call firewall,
+        # VIP lists): return (kind, target) to route the call there instead, or None
+        self.screeners: list[Callable[[Call], tuple[str, str | None] | None]] = []
         self.prompts: Any = None  # ccd.telephony.prompts.PromptLibrary, set by the daemon
         self.outbox: list[Action] = []
         self.now = 0.0
@@ -424,9 +427,9 @@ class Engine:
         """Ring the phones the inbound rule names (ring-all), or the desk phone behind the box."""
         if not self._fire(line, "offer"):
             return
-        rule = self.router.inbound_rule(line.id)
+        rule = self.router.inbound_rule(line.id, self.wall())
         targets: list[Line] = []
-        app_kind = self._rule_app(rule)
+        app_kind = self._screen(call) or self._rule_app(rule)
         if app_kind is not None and not line.spec.passthrough:
             self._emit(
                 "call.ringing",
@@ -886,6 +889,17 @@ class Engine:
     def register_app(self, kind: str, factory: AppFactory) -> None:
         """Make `kind` (queue, ivr, voicemail...) a destination inbound rules and apps can route to."""
         self.apps[kind] = factory
+
+    def _screen(self, call: Call) -> tuple[str, str | None] | None:
+        for screener in self.screeners:
+            try:
+                verdict = screener(call)
+            except Exception:
+                log.exception("screener %r failed on call %s", screener, call.uniqueid)
+                continue
+            if verdict is not None:
+                return verdict
+        return None
 
     def _rule_app(self, rule: Any) -> tuple[str, str | None] | None:
         if rule is None:

@@ -55,7 +55,8 @@ class Router:
         self.outbound = list(outbound)
         self._rng = random.Random(seed)
 
-    def inbound_rule(self, trunk: str) -> InboundRule | None:
+    def inbound_rule(self, trunk: str, at: float | None = None) -> InboundRule | None:
+        """The first rule matching `trunk` (and, for rules with a schedule, the Unix time `at`)."""
         return next((rule for rule in self.inbound if rule.matches(trunk)), None)
 
     def outbound_rule(self, extension: str) -> OutboundRule | None:
