@@ -10,13 +10,14 @@ How the receiver decides, and why:
   other bins of its group; both tones are above the level floor; the two tones carry most of the
   window's energy (signal-to-total ratio, DC removed — this is what rejects speech, music and
   noise); the twist is within limits; and the frequency, measured from the phase advance of each
-  bin between successive windows, is within ±2.5 % of nominal. The phase measurement is what
+  bin between successive windows, is within ±2.2 % of nominal; and neither tone has a second
+  harmonic (music does). The phase measurement is what
   gives a sharp accept-±1.5 % / reject-±3.5 % edge that a magnitude test alone cannot give.
 * Hits feed a per-channel state machine: a run starts on a strict hit, continues on relaxed hits
   of the same digit (so a 10 ms drop-out or a noisy window does not split a digit), and ends after
   four windows (20 ms) without one — a 40 ms pause always gives at least four. A run becomes a
-  digit once it holds seven *strong* windows (band energy at least half the run's peak, i.e. the
-  window is mostly inside the tone): a 40 ms tone gives 8 or 9, a 20-23 ms burst at most 5 or 6.
+  digit once it holds six *strong* windows (band energy at least 35 % of the run's peak, i.e. the
+  window is mostly inside the tone): a 40 ms tone gives 7 or 8, a 20-23 ms burst at most 5.
 * The single-line `DtmfDetector` is the batched engine with one channel, so the batched form gives
   the same events as one detector per line by construction (and a test checks it).
 
@@ -57,7 +58,10 @@ TWIST_STRICT_DB = (-10.0, 6.0)  # high minus low: normal twist to 8 dB, reverse 
 TWIST_LOOSE_DB = (-14.0, 10.0)
 PEAK_STRICT = 0.25  # other bins of a group at most -6 dB from the strongest
 PEAK_LOOSE = 0.40
-FREQ_TOL = 0.025  # fraction of nominal frequency (accept 1.5 %, reject 3.5 %)
+FREQ_TOL = 0.022  # fraction of nominal frequency (accept 1.5 %, reject 3.5 %; G#5 = 2.5 % under 852 Hz)
+HARMONIC_MAX = 0.05  # second harmonic at most -13 dB under its tone to start a digit
+# [low, high]: is 2 x low far (> 150 Hz) from the high tone, so its bin measures the harmonic alone?
+_LOW_HARMONIC_CLEAR = np.abs(2 * np.array(LOW_FREQS)[:, None] - np.array(HIGH_FREQS)[None, :]) > 150.0
 MISSES_TO_END = 4  # windows (20 ms) without a hit that end a digit
 STRONG_TO_CONFIRM = 6  # strong windows needed to report a digit (40 ms gives 7-8, 23 ms at most 5)
 STRONG_SHARE = 0.35  # a window is strong when its band energy is >= this share of the run peak
@@ -144,6 +148,7 @@ class _DtmfBank:
         w = hann(WIN)
         self._basis = dft_basis(freqs, w, rate).astype(np.float32)
         self._w2 = (w * w).astype(np.float32)
+        self._harm_basis = dft_basis(tuple(2 * f for f in freqs), w, rate)[:, :16].astype(np.float32)
         sw, sw2 = float(w.sum()), float((w * w).sum())
         self._sw2 = sw2
         # |X|^2 of a sine of peak A is (A*sum(w)/2)^2; its windowed energy is A^2/2*sum(w^2).
@@ -310,6 +315,18 @@ class _DtmfBank:
             & (p_lo >= self._p_floor)
             & (p_hi >= self._p_floor)
         )
+        if strict.any():
+            # Second harmonics: DTMF has none, a sung or played note has. This is what keeps
+            # music (equal-tempered notes sit within 1-2 % of DTMF frequencies) from dialling.
+            rows = np.flatnonzero(strict.any(axis=1))
+            win = frame_windows(x[chans[rows]], WIN, HOP, m)
+            h = win @ self._harm_basis  # (rows, m, 16)
+            ph = h[:, :, :8].astype(np.float64) ** 2 + h[:, :, 8:].astype(np.float64) ** 2
+            h_lo = np.take_along_axis(ph[:, :, :4], il[rows][..., None], 2)[..., 0]
+            h_hi = np.take_along_axis(ph[:, :, 4:], ih[rows][..., None], 2)[..., 0]
+            # The low tone's harmonic bin is only clean when the high tone is not next to it.
+            lo_ok = (h_lo <= HARMONIC_MAX * p_lo[rows]) | ~_LOW_HARMONIC_CLEAR[il[rows], ih[rows]]
+            strict[rows] &= lo_ok & (h_hi <= HARMONIC_MAX * p_hi[rows])
         digit = il * 4 + ih
         band = p_lo + p_hi
         for k in np.flatnonzero(strict.any(axis=1) | np.isin(chans, active)).tolist():
