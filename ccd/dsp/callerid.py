@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ccd.dsp.fsk import FSK_STANDARDS, FskChar, FskDemodulator, as_audio, fsk_modulate
+from ccd.dsp.fsk import FSK_STANDARDS, MAX_PIECE, FskChar, FskDemodulator, as_audio, fsk_modulate
 from ccd.dsp.levels import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
@@ -608,8 +608,14 @@ class CallerIdReceiver:
         self._queued_len += x.size
         if self._queued_len < _CHUNK:
             return []
-        x = np.concatenate(self._queued)
+        audio = np.concatenate(self._queued)
         self._queued, self._queued_len = [], 0
+        out: list[CallerIdEvent] = []
+        for i in range(0, audio.size, MAX_PIECE):  # a whole file at once must not outrun the history
+            out += self._analyse(audio[i : i + MAX_PIECE])
+        return out
+
+    def _analyse(self, x: np.ndarray) -> list[CallerIdEvent]:
         self._n += x.size
         found: list[tuple[CallerIdEvent, bool]] = []
         for h in self._hunters:
@@ -681,7 +687,6 @@ __all__ = [
     "CallerIdEvent",
     "CallerIdReceiver",
     "DtmfCidAssembler",
-    "as_audio",
     "checksum",
     "cid_audio",
     "decode_dtmf_cid",

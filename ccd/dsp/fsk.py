@@ -34,8 +34,11 @@ _BITS_PER_CHAR = 10  # start + 8 data + stop
 _PREFILTER_TAPS = 31
 #: In-band energy below this (dBm0 of a sine) is treated as no carrier: the UART does not hunt.
 _CARRIER_FLOOR_DBM0 = -48.0
-#: How much discriminator history a demodulator keeps so a caller can re-read a frame.
-_HISTORY_SECONDS = 8.0
+#: How much discriminator history a demodulator keeps so a caller can re-read a frame (a long
+#: MDMF frame is about 1 s on the line; memory is ~5 bytes a sample, so ~170 kB per demodulator).
+_HISTORY_SECONDS = 4.0
+_SLACK_SECONDS = 1.0  # room appended past the history before the buffer is copied down
+MAX_PIECE = 4000  # longest stretch analysed in one step (callers may pass any block size)
 
 
 def _standard(standard: str) -> tuple[float, float]:
@@ -192,8 +195,9 @@ class FskDemodulator:
         self._shist = np.zeros(self._box.size - 1, dtype=np.complex128)
         # discriminator history: (|M|^2-|S|^2)/(|M|^2+|S|^2) in [-1, 1] and "carrier present",
         # absolute discriminator-domain index = _d0 + i
-        self._qbuf = np.zeros(2 * self._history)
-        self._okbuf = np.zeros(2 * self._history, dtype=bool)
+        room = self._history + int(_SLACK_SECONDS * self.rate)
+        self._qbuf = np.zeros(room, dtype=np.float32)
+        self._okbuf = np.zeros(room, dtype=bool)
         self._len = 0
         self._q = self._qbuf[:0]
         self._ok = self._okbuf[:0]
@@ -223,8 +227,8 @@ class FskDemodulator:
     def _append(self, q: np.ndarray, ok: np.ndarray) -> None:
         """Append to the history buffers, dropping the oldest samples beyond `_history`.
 
-        The buffers have twice the history's room so the copy-down happens once per history
-        length, not on every block.
+        The buffers have a second of slack past the history so the copy-down happens about once
+        a second, not on every block.
         """
         n = q.size
         if self._len + n > self._qbuf.size:
@@ -350,10 +354,12 @@ class FskDemodulator:
     def process_chars(self, block: object) -> list[FskChar]:
         """Like `process()` but returns every character with its framing flag and confidence."""
         x = as_audio(block)
-        if x.size == 0:
-            return []
-        self._discriminate(x)
-        return self._run_uart()
+        chars: list[FskChar] = []
+        # in pieces, so a long block (a whole file) never outruns the history the UART reads
+        for i in range(0, x.size, MAX_PIECE):
+            self._discriminate(x[i : i + MAX_PIECE])
+            chars += self._run_uart()
+        return chars
 
     def process(self, block: object) -> list[tuple[int, int]]:
         """Feed audio; return ``(start sample, byte)`` for each 8N1 character with a good stop bit."""

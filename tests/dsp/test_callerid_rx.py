@@ -135,6 +135,20 @@ def test_two_calls_on_one_stream_in_odd_block_sizes() -> None:
     assert events[0].end < events[1].start
 
 
+def test_a_whole_recording_in_one_call() -> None:
+    """`ccd dsp decode` may hand over a whole file: frames far apart must all come out."""
+    rng = np.random.default_rng(8)
+    numbers = [f"1380013800{k}" for k in range(5)]
+    parts = []
+    for number in numbers:
+        parts += [
+            np.zeros(int(rng.integers(8000, 48000)), np.int16),
+            cid_audio(CallerId("mdmf", number=number)),
+        ]
+    audio = np.concatenate([*parts, np.zeros(4000, np.int16)])
+    assert [e.cid.number for e in CallerIdReceiver().process(audio)] == numbers
+
+
 def test_noise_silence_and_tones_produce_no_caller_id() -> None:
     rng = np.random.default_rng(99)
     noise = rng.normal(0.0, dbm0_to_rms(-25.0), 8000 * 20)
