@@ -275,7 +275,6 @@ class Daemon:
         from ccd.server.server import SocketServer
 
         registry = build_registry(self)
-        from ccd.server.crm_commands import build_registry as crm_registry; registry.include(crm_registry(self))
         for module_name in EXTRA_REGISTRIES:
             module = importlib.import_module(module_name)
             registry.include(module.build_registry(self))
