@@ -147,6 +147,7 @@ class FakeModem:
         self.wedged: str | None = None  # None | escape | atz | reopen | forever
         self.unplugged = False
         self.slave_closes = 0
+        self.lost_bytes = 0  # output the driver never read (pty buffer full for 0.5 s)
         self._rx_audio = bytearray()
         self._rx_loop = False
         self._master: int | None = None
@@ -308,10 +309,20 @@ class FakeModem:
         with self._lock:
             if self._master is None or self.unplugged:
                 return
-            try:
-                os.write(self._master, data)
-            except OSError:
-                pass  # buffer full or nobody there: a real line does not wait either
+            view = memoryview(data)
+            deadline = time.monotonic() + 0.5
+            while view and time.monotonic() < deadline:
+                try:
+                    n = os.write(self._master, view)
+                except BlockingIOError:
+                    n = 0
+                except OSError:
+                    self.lost_bytes += len(view)
+                    return  # nobody there (slave closed): the bytes are gone, as on a real line
+                view = view[n:]
+                if view:
+                    select.select([], [self._master], [], 0.01)
+            self.lost_bytes += len(view)  # the driver stopped reading for half a second
 
     def _run(self) -> None:
         while self._running:
@@ -594,9 +605,10 @@ class MediaLoop:
     def of(self, kind: type) -> list[object]:
         return [e for e in self.events if isinstance(e, kind)]
 
-    def rx_samples(self) -> object:
+    def rx_samples(self, drop_silent_frames: bool = True) -> object:
+        """What the line gave, joined; frames of pure silence (underruns, idle line) left out."""
         np = self._np
-        rows = [r for r in self.rx if r is not None]
+        rows = [r for r in self.rx if r is not None and not (drop_silent_frames and not r.any())]
         return np.concatenate(rows) if rows else np.zeros(0, np.int16)
 
     async def step(self) -> None:
@@ -604,8 +616,9 @@ class MediaLoop:
 
         np = self._np
         now = time.monotonic()
-        self._next = max(self._next + 0.02, now - 0.1) if self._next else now + 0.02
-        await asyncio.sleep(max(0.0, self._next - now))  # a steady 50 Hz, like the media loop
+        self._next = self._next + 0.02 if self._next else now + 0.02
+        # a steady 50 Hz like the media loop; when late (a loaded CI box) catch up, never skip
+        await asyncio.sleep(max(0.0, self._next - now))
         tx = np.zeros((self.channels, 160), np.int16)
         if self._tx:
             tx[0] = self._tx.pop(0)

@@ -241,6 +241,7 @@ class ModemDriver(Driver):
         self._vls_at = -1e9
         self._vls = 0
         self._rxbuf = bytearray()
+        self._rx_primed = False
         self._tx_pending = bytearray()
         self._tx_switch = False
         self._last_tx_active = -1e9
@@ -747,6 +748,7 @@ class ModemDriver(Driver):
         self._ringing = False
         self._busy = None
         self._rxbuf.clear()
+        self._rx_primed = False
         self._tx_pending.clear()
         self.state = "voice"
         self._events.append(Loop(self.spec.id, current=True))
@@ -928,16 +930,20 @@ class ModemDriver(Driver):
     def _take_rx(self, now: float) -> np.ndarray:
         assert self.codec is not None
         need = FRAME * self.codec.bytes_per_sample
-        keep = need * 6  # 120 ms: more means the modem's clock runs fast; drop the oldest
+        keep = need * 15  # 300 ms: more means the modem's clock runs fast (or we stalled); drop the oldest
         if len(self._rxbuf) > keep:
             self.stats["rx_dropped"] += len(self._rxbuf) - keep
             del self._rxbuf[: len(self._rxbuf) - keep]
-        if len(self._rxbuf) >= need:
+        if not self._rx_primed and len(self._rxbuf) >= need * 3:
+            self._rx_primed = True  # 60 ms in hand: USB modems deliver in bursts
+        if self._rx_primed and len(self._rxbuf) >= need:
             chunk = bytes(self._rxbuf[:need])
             del self._rxbuf[:need]
         else:
-            # late: give a frame of silence and keep the partial frame, so the stream stays whole
-            self.stats["rx_underruns"] += 1
+            # late: a frame of silence now, and build up the 60 ms cushion again
+            if self._rx_primed:
+                self.stats["rx_underruns"] += 1
+            self._rx_primed = False
             chunk = self.codec.silence * FRAME
         samples = self.codec.decode(chunk)
         self._soft_busy(samples)
