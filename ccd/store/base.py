@@ -85,7 +85,7 @@ class Database:
             try:
                 yield self.writer
             except BaseException as exc:
-                await self.writer.execute("ROLLBACK")
+                await self._rollback()
                 if isinstance(exc, sqlite3.Error):
                     raise translate(exc) from exc
                 raise
@@ -93,8 +93,14 @@ class Database:
                 try:
                     await self.writer.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    await self.writer.execute("ROLLBACK")
+                    await self._rollback()
                     raise translate(exc) from exc
+
+    async def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (disk full, I/O): a second ROLLBACK would
+        # fail with "no transaction is active" and hide the error that matters.
+        if self.writer.in_transaction:
+            await self.writer.execute("ROLLBACK")
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """A read on the reader connection (sees everything committed)."""
