@@ -30,6 +30,14 @@ from typing import Any
 
 from ccd.config.fields import IDENT_GROUPS, Context, register_names, setting
 from ccd.config.problems import did_you_mean
+from ccd.config.sections_callcenter import (  # noqa: F401  (annotations of Config)
+    CallCenterConfig,
+    IvrFlowConfig,
+    MailboxConfig,
+    RecordingConfig,
+    RewriteConfig,
+    ScheduleConfig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -400,6 +408,12 @@ class Config:
     outbound: tuple[OutboundRule, ...] = setting((), doc="[[outbound]]")
     users: tuple[UserConfig, ...] = setting((), doc="[[users]]")
     keys: dict[str, str] = setting(default_factory=dict, doc="[keys]: TUI action name -> key")
+    callcenter: CallCenterConfig = setting(default_factory=CallCenterConfig, doc="[callcenter]")
+    ivr: tuple[IvrFlowConfig, ...] = setting((), doc="[[ivr]]: IVR flows")
+    schedules: tuple[ScheduleConfig, ...] = setting((), doc="[[schedules]]: opening hours")
+    rewrites: tuple[RewriteConfig, ...] = setting((), doc="[[rewrites]]: outbound number rewriting")
+    recording: RecordingConfig = setting(default_factory=RecordingConfig, doc="[recording]")
+    mailboxes: tuple[MailboxConfig, ...] = setting((), doc="[[mailboxes]]: voicemail boxes")
     source_path: Path | None = field(default=None, metadata={"internal": True})
 
     @property
