@@ -9,9 +9,9 @@ show a call that lasts forever.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
+from ccd.crm.numbers import NumberPlan
 from ccd.store.base import Database, placeholders
 from ccd.store.errors import DuplicateError, InvalidValueError, NotFoundError
 from ccd.store.models import CALL_COLUMNS, DIRECTIONS, DISPOSITIONS, LEG_COLUMNS, Call, Leg, Recording
@@ -42,11 +42,12 @@ def _check_disposition(d: str | None) -> None:
 
 
 class Calls:
-    """`store.calls`: CDR rows and legs. `keys_for(number)` turns a number into lookup keys."""
+    """`store.calls`: CDR rows and legs; `plan` normalises the far end's number for lookups."""
 
-    def __init__(self, db: Database, keys_for: Callable[[str], list[str]]) -> None:
+    def __init__(self, db: Database, plan: NumberPlan) -> None:
         self._db = db
-        self._keys_for = keys_for
+        self._keys_for = plan.lookup_keys
+        self._plan = plan
 
     # --- writing ---------------------------------------------------------------------------------
 
@@ -54,7 +55,8 @@ class Calls:
         """Record a call as it starts. Needs `uniqueid` and `direction`; `start` defaults to now.
 
         Other keys are CDR field names (src, dst, channel, trunk, caller_name, ...); an unknown
-        key is an error so a typo in the engine does not silently lose data.
+        key is an error so a typo in the engine does not silently lose data. `location` is
+        filled from the far end's number when not given.
         """
         fields = dict(call)
         unknown = set(fields) - _SETTABLE
@@ -70,6 +72,8 @@ class Calls:
         peer = fields.get("dst") if fields["direction"] == "out" else fields.get("src")
         keys = self._keys_for(peer) if peer else []
         fields["peer_key"] = keys[0] if keys else None
+        if "location" not in fields and peer and fields["direction"] != "internal":
+            fields["location"] = self._plan.normalise(peer).location or None  # "北京市", offline
         cols = list(fields)
         sql = f"INSERT INTO calls({', '.join(map(_q, cols))}) VALUES ({placeholders(len(cols))})"
         try:

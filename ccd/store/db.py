@@ -98,7 +98,7 @@ class Store:
         self._db = db
         self.users = Users(db)
         self.customers = Customers(db, plan)
-        self.calls = Calls(db, plan.lookup_keys)
+        self.calls = Calls(db, plan)
         self.journal = Journal(db)
         self.notes = Notes(db)
         self.products = Products(db)

@@ -38,6 +38,7 @@ async def test_answered_call_has_asterisk_duration_and_billsec(store: Store) -> 
     assert (done.duration, done.billsec) == (60, 55)  # end − start, end − answer, whole seconds
     assert (done.disposition, done.agent, done.dstchannel) == ("ANSWERED", "1001", "SIM/801")
     assert done.linkedid == "100.1"
+    assert done.location == "北京市"  # filled from the caller's number
 
 
 async def test_unanswered_call_bills_nothing(store: Store) -> None:
