@@ -30,6 +30,7 @@ from typing import Any
 
 from ccd.config.fields import IDENT_GROUPS, Context, register_names, setting
 from ccd.config.problems import did_you_mean
+from ccd.config.sections_acd import AcdConfig, AgentConfig, QueueConfig
 from ccd.config.sections_callcenter import (  # noqa: F401  (annotations of Config)
     CallCenterConfig,
     IvrFlowConfig,
@@ -407,6 +408,9 @@ class Config:
     inbound: tuple[InboundRule, ...] = setting((), doc="[[inbound]]")
     outbound: tuple[OutboundRule, ...] = setting((), doc="[[outbound]]")
     users: tuple[UserConfig, ...] = setting((), doc="[[users]]")
+    acd: AcdConfig = setting(default_factory=AcdConfig, doc="[acd]: settings shared by every queue")
+    queues: tuple[QueueConfig, ...] = setting((), doc="[[queues]]")
+    agents: tuple[AgentConfig, ...] = setting((), doc="[[agents]]: skills and wrap-up per agent")
     keys: dict[str, str] = setting(default_factory=dict, doc="[keys]: TUI action name -> key")
     callcenter: CallCenterConfig = setting(default_factory=CallCenterConfig, doc="[callcenter]")
     ivr: tuple[IvrFlowConfig, ...] = setting((), doc="[[ivr]]: IVR flows")

@@ -1078,6 +1078,77 @@ class Engine:
             self._fire(ext, "far_hangup")
             self._play_tone(ext, "busy")
         self._end_leg(call, ext, self._disposition(call))
+        if ext.call_id == call.uniqueid:
+            # the phone has left this call: its hang-up must not end the call for the others
+            ext.call_id = None
+
+    # ------------------------------------------------------------------ agent and supervisor controls
+    def ext(self, extension: str) -> Line | None:
+        """The extension line with this number or id (None if there is none)."""
+        line = self._by_ext.get(extension) or self.lines.get(extension)
+        return line if line is not None and line.kind is LineKind.EXTENSION else None
+
+    def hold(self, call: Call, extension: str, music: np.ndarray) -> None:
+        """The caller and `extension` stop hearing each other; the caller hears `music` looped."""
+        ext, row = self.ext(extension), self._caller_row(call)
+        if ext is None or row is None:
+            return
+        self.media.disconnect(row, ext.row)
+        for other in self.media.hears(row):  # a conference: the caller is held from everyone
+            self.media.disconnect(row, other)
+        self.media.play(row, LoopSource(music), tag=None, replace=True)
+
+    def retrieve(self, call: Call, extension: str) -> None:
+        """End a hold: the music stops and the caller and `extension` talk again."""
+        ext, row = self.ext(extension), self._caller_row(call)
+        if ext is None or row is None:
+            return
+        self.media.stop(row)
+        self._stop_audio(ext)
+        for other in self.media.hears(ext.row):  # leave a consultation
+            self.media.disconnect(ext.row, other)
+        self.media.connect(row, ext.row)
+
+    def talk(self, a: str, b: str) -> None:
+        """Two extensions hear each other (an agent consulting a colleague while the caller holds)."""
+        la, lb = self.ext(a), self.ext(b)
+        if la is None or lb is None:
+            return
+        self._stop_audio(la)
+        self._stop_audio(lb)
+        self.media.connect(la.row, lb.row)
+
+    def conference(self, call: Call, extensions: Any) -> None:
+        """Three-way (or more): the caller and every extension hear all the others (software mixing)."""
+        rows = [line.row for line in (self.ext(e) for e in extensions) if line is not None]
+        row = self._caller_row(call)
+        if row is not None:
+            self.media.stop(row)
+            rows.insert(0, row)
+        for i, a in enumerate(rows):
+            for b in rows[i + 1 :]:
+                self.media.connect(a, b)
+
+    def listen(self, call: Call, supervisor: str, agent_ext: str, mode: str) -> None:
+        """Supervisor monitoring: `listen` hears both sides; `whisper` also speaks to the agent
+        only (coaching); `barge` joins as a third party."""
+        sup, agent, row = self.ext(supervisor), self.ext(agent_ext), self._caller_row(call)
+        if sup is None or agent is None or row is None:
+            return
+        self.media.isolate(sup.row)
+        self._stop_audio(sup)
+        self.media.link(sup.row, row)
+        self.media.link(sup.row, agent.row)
+        if mode in ("whisper", "barge"):
+            self.media.link(agent.row, sup.row)
+        if mode == "barge":
+            self.media.link(row, sup.row)
+
+    def send_dtmf(self, call: Call, digits: str) -> None:
+        """Send DTMF to the far end (an agent keying an extension number into a caller's menu)."""
+        row = self._caller_row(call)
+        if row is not None and self.dtmf is not None:
+            self.media.play(row, BufferSource(self.dtmf(digits)), tag=None, replace=False)
 
     def hangup(self, call: Call, disposition: str | None = None) -> None:
         """End `call` from inside ccd: release the trunk and every extension in it."""
@@ -1206,6 +1277,8 @@ class Engine:
             return False
         self._fire(ext, "offhook")  # RINGING -> CONNECTED (to ccd's dialer)
         self._seize_and_dial(call, ext, call.number_to_dial)
+        if call.app is not None and call.end is None:
+            call.app.on_answered(self, call, ext)  # e.g. a queue callback: the agent took it
         return True
 
     # ------------------------------------------------------------------ views
