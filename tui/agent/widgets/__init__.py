@@ -1,0 +1,1 @@
+"""Widgets of the agent terminal: the softphone bar, the screen pop, the CRM side panels."""
