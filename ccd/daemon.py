@@ -215,6 +215,14 @@ class Daemon:
         )
         self._tx = np.zeros((max(self.rows, 1), FRAME), dtype=np.int16)
         self.engine.prompts = self._prompt_library()
+        self._setup_callcenter()
+
+    def _setup_callcenter(self) -> None:
+        """IVR, voicemail, survey, call firewall, recorder and schedules (see ccd.callcenter)."""
+        from ccd.callcenter import CallCenter
+
+        self.callcenter = CallCenter(self)
+        self.callcenter.setup()
 
     def _prompt_library(self) -> Any:
         """The voice prompts: [daemon] voices, or the prompts shipped next to the package."""
@@ -241,7 +249,9 @@ class Daemon:
         self.started_wall = self.clock.wall()
         for folder in (cfg.daemon.database.parent, cfg.daemon.recordings):
             Path(folder).mkdir(parents=True, exist_ok=True)
-        self.store = await Store.open(cfg.daemon.database, self.clock)
+        self.store = await Store.open(
+            cfg.daemon.database, self.clock, country=cfg.daemon.country, area_code=cfg.daemon.area_code
+        )
         closed = await self.store.calls.close_orphans(self.clock.wall())
         if closed:
             log.warning("closed %d call(s) left open by an unclean stop (disposition FAILED)", closed)
