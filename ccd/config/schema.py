@@ -39,6 +39,7 @@ from ccd.config.sections_callcenter import (  # noqa: F401  (annotations of Conf
     RewriteConfig,
     ScheduleConfig,
 )
+from ccd.config.sections_metrics import MetricsConfig
 
 log = logging.getLogger(__name__)
 
@@ -417,6 +418,7 @@ class Config:
     schedules: tuple[ScheduleConfig, ...] = setting((), doc="[[schedules]]: opening hours")
     rewrites: tuple[RewriteConfig, ...] = setting((), doc="[[rewrites]]: outbound number rewriting")
     recording: RecordingConfig = setting(default_factory=RecordingConfig, doc="[recording]")
+    metrics: MetricsConfig = setting(default_factory=MetricsConfig, doc="[metrics]: thresholds, targets")
     mailboxes: tuple[MailboxConfig, ...] = setting((), doc="[[mailboxes]]: voicemail boxes")
     source_path: Path | None = field(default=None, metadata={"internal": True})
 
