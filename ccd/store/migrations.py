@@ -295,3 +295,44 @@ async def m001_initial(db: aiosqlite.Connection) -> None:
                 updated REAL NOT NULL)""",
         ],
     )
+
+
+@migration(2)
+async def m002_callcenter(db: aiosqlite.Connection) -> None:
+    """Voicemail messages, the call firewall list and its log, the queue of a recording."""
+    await _run(
+        db,
+        [
+            """CREATE TABLE voicemail(
+                id INTEGER PRIMARY KEY,
+                mailbox TEXT NOT NULL,
+                call_uniqueid TEXT REFERENCES calls(uniqueid) ON DELETE SET NULL,
+                caller TEXT,
+                path TEXT NOT NULL,
+                created REAL NOT NULL,
+                duration REAL NOT NULL DEFAULT 0,
+                status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'saved', 'deleted')))""",
+            "CREATE INDEX voicemail_box ON voicemail(mailbox, status, created)",
+            """CREATE TABLE firewall(
+                id INTEGER PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('number', 'prefix', 'regex', 'withheld', 'out_of_area')),
+                value TEXT NOT NULL DEFAULT '',
+                action TEXT NOT NULL,
+                target TEXT,
+                note TEXT,
+                created REAL NOT NULL,
+                hits INTEGER NOT NULL DEFAULT 0,
+                last_hit REAL,
+                UNIQUE(kind, value))""",
+            """CREATE TABLE firewall_log(
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                rule_id INTEGER REFERENCES firewall(id) ON DELETE SET NULL,
+                number TEXT,
+                trunk TEXT,
+                action TEXT NOT NULL,
+                call_uniqueid TEXT)""",
+            "CREATE INDEX firewall_log_ts ON firewall_log(ts)",
+            "ALTER TABLE recordings ADD COLUMN queue TEXT",
+        ],
+    )
