@@ -29,7 +29,7 @@ next = "menu"
 [nodes.menu]
 type = "menu"
 prompts = ["menu_main"]
-options = { "1" = "ask_order", "0" = "agent", "9" = "bye" }
+options = { "1" = "ask_order", "0" = "agent", "8" = "listen", "9" = "bye" }
 timeout = 4
 retries = 2
 on_fail = "agent"
@@ -71,6 +71,10 @@ next = "bye"
 type = "play"
 prompts = ["order_not_found"]
 next = "bye"
+
+[nodes.listen]
+type = "voicemail"
+mailbox = "*"
 
 [nodes.agent]
 type = "extension"
@@ -168,7 +172,9 @@ def short_dir() -> AsyncIterator[Path]:
         yield Path(d)
 
 
-async def make_office(folder: Path, *, recording: str = "off", stereo: bool = False, flow: str = FLOW) -> Daemon:
+async def make_office(
+    folder: Path, *, recording: str = "off", stereo: bool = False, flow: str = FLOW
+) -> Daemon:
     (folder / "main.toml").write_text(flow, encoding="utf-8")
     text = OFFICE.replace("{recording}", recording).replace("{stereo}", str(stereo).lower())
     (folder / "ccd.toml").write_text(text, encoding="utf-8")
@@ -226,7 +232,9 @@ def find_audio(haystack: np.ndarray, needle: np.ndarray, threshold: float = 0.9)
         return None
     probe = needle[:n] - needle[:n].mean()
     size = 1 << int(np.ceil(np.log2(haystack.size + n)))
-    corr = np.fft.irfft(np.fft.rfft(haystack, size) * np.conj(np.fft.rfft(probe, size)), size)[: haystack.size - n + 1]
+    corr = np.fft.irfft(np.fft.rfft(haystack, size) * np.conj(np.fft.rfft(probe, size)), size)[
+        : haystack.size - n + 1
+    ]
     csum = np.concatenate([[0.0], np.cumsum(haystack**2)])
     win = csum[n:] - csum[:-n]
     energy = float(np.sum(probe**2))
