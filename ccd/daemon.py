@@ -47,7 +47,11 @@ from ccd.telephony.router import InboundRule, OutboundRule, Router
 log = logging.getLogger(__name__)
 TICK = 0.02
 # socket commands beyond the engine's: each module has build_registry(daemon)
-EXTRA_REGISTRIES: list[str] = ["ccd.server.crm_commands", "ccd.server.acd_commands"]
+EXTRA_REGISTRIES: list[str] = [
+    "ccd.server.crm_commands",
+    "ccd.server.acd_commands",
+    "ccd.server.report_commands",
+]
 FRAME = 160
 
 

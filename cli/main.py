@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "cdr": "cli.daemon_cmds:cdr",
     "user": "cli.user_cmds:user",
     "sim": "cli.sim_cmds:sim",
+    "report": "cli.report_cmds:report",
+    "wallboard": "cli.wallboard_cmds:wallboard",
     "field": "cli.field_cmds:field",
     "agent": "cli.agent_cmds:agent",
 }

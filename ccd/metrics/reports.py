@@ -535,6 +535,7 @@ async def run_report(
         raise ReportError("empty", f"empty range: {_time(t0, tz)} is in the future")
     rep = await REPORTS[name][1](ctx)
     rep.params.setdefault("timezone", str(tz))
+    rep.params["period"] = f"{_time(t0, tz)[:16]} → {_time(t1, tz)[:16]}"
     if ctx.queue:
         rep.params["queue"] = ctx.queue
     if ctx.agent:
