@@ -130,9 +130,12 @@ class CallCenter:
     def _load_flows(self, cfg: Any) -> tuple[dict[str, Flow], dict[str, str]]:
         flows: dict[str, Flow] = {}
         errors: dict[str, str] = {}
+        known = known_targets(cfg)
         for entry in cfg.ivr:
             try:
-                flows[entry.name] = load_flow(entry.file, name=entry.name, prompt_exists=self._prompt_exists)
+                flows[entry.name] = load_flow(
+                    entry.file, name=entry.name, prompt_exists=self._prompt_exists, known=known
+                )
             except FlowError as exc:
                 errors[entry.name] = str(exc)
                 log.error("IVR flow %s cannot be used:\n%s", entry.name, exc)
@@ -456,6 +459,18 @@ class CallCenter:
             "firewall": {"entries": len(self.firewall.entries), "blocked": dict(self.firewall.counters)},
             "mailboxes": sorted(self.mailboxes),
         }
+
+
+def known_targets(cfg: Any) -> dict[str, set[str]]:
+    """What IVR exits may name: queues (when the queue section exists), extensions, mailboxes."""
+    known: dict[str, set[str]] = {
+        "extension": {e.id for e in cfg.extensions},
+        "voicemail": {e.id for e in cfg.extensions} | {m.id for m in cfg.mailboxes},
+    }
+    queues = getattr(cfg, "queues", None)
+    if queues is not None:
+        known["queue"] = {q.name for q in queues}
+    return known
 
 
 def _plain(obj: Any) -> Any:

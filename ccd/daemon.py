@@ -51,6 +51,7 @@ EXTRA_REGISTRIES: list[str] = [
     "ccd.server.crm_commands",
     "ccd.server.acd_commands",
     "ccd.server.report_commands",
+    "ccd.server.callcenter_commands",
 ]
 FRAME = 160
 

@@ -41,7 +41,7 @@ import datetime as dt
 import logging
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,8 +146,13 @@ def check_flow(
     *,
     name: str = "",
     prompt_exists: Callable[[str], bool] | None = None,
+    known: dict[str, Collection[str]] | None = None,
 ) -> tuple[Flow | None, list[Problem]]:
-    """Parse and check a flow. Returns the flow (None if unusable) and every problem found."""
+    """Parse and check a flow. Returns the flow (None if unusable) and every problem found.
+
+    `known` maps an exit type (queue, extension, voicemail) to the names that exist, so an
+    exit to a queue nobody configured is found here rather than by a caller.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -181,10 +186,10 @@ def check_flow(
         for key in required:
             if key not in body:
                 report(path, f"{kind} node '{node_name}' needs '{key}'")
-        known = (*_COMMON_KEYS, *required, *optional)
+        allowed = (*_COMMON_KEYS, *required, *optional)
         for key in body:
-            if key not in known:
-                report((*path, key), f"unknown key '{key}' for a {kind} node{did_you_mean(key, known)}")
+            if key not in allowed:
+                report((*path, key), f"unknown key '{key}' for a {kind} node{did_you_mean(key, allowed)}")
         problems += _check_values(kind, node_name, body, report)
         nodes[node_name] = Node(node_name, kind, dict(body))
     start = raw.get("start")
@@ -235,7 +240,17 @@ def check_flow(
                     for i, prompt in enumerate(value):
                         if isinstance(prompt, str) and not prompt_exists(prompt):
                             report(("nodes", node.name, key, i), f"prompt '{prompt}' is not in the voices")
-    problems.sort(key=lambda p: (p.line or 0, p.path))
+    for node in nodes.values():
+        if known and node.type in known and node.type in _EXIT_KEY:
+            key = _EXIT_KEY[node.type]
+            value = node.data.get(key)
+            names = known[node.type]
+            if isinstance(value, str) and "${" not in value and value != "*" and value not in names:
+                hint = did_you_mean(value, sorted(names)) or (
+                    f" (no {node.type}s are configured)" if not names else ""
+                )
+                report(("nodes", node.name, key), f"unknown {node.type} '{value}'{hint}")
+    problems.sort(key=lambda p: (p.line or 0, p.key_path))
     return flow, problems
 
 
@@ -324,7 +339,11 @@ def _cycles_within(graph: dict[str, list[str]], allowed: set[str]) -> set[str]:
 
 
 def load_flow(
-    path: str | Path, *, name: str = "", prompt_exists: Callable[[str], bool] | None = None
+    path: str | Path,
+    *,
+    name: str = "",
+    prompt_exists: Callable[[str], bool] | None = None,
+    known: dict[str, Collection[str]] | None = None,
 ) -> Flow:
     """Read and check a flow file. Raises FlowError listing every problem (file and line)."""
     p = Path(path)
@@ -332,7 +351,7 @@ def load_flow(
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FlowError([Problem(str(p), None, "", f"cannot read: {exc}")]) from None
-    flow, problems = check_flow(text, str(p), name=name, prompt_exists=prompt_exists)
+    flow, problems = check_flow(text, str(p), name=name, prompt_exists=prompt_exists, known=known)
     if problems or flow is None:
         raise FlowError(problems)
     return flow

@@ -15,7 +15,6 @@ import pytest
 
 from ccd.bus import BusEvent
 from ccd.clock import VirtualClock
-from ccd.config import config_from_text
 from ccd.daemon import Daemon
 
 FLOW = """
