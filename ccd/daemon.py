@@ -228,14 +228,6 @@ class Daemon:
 
         self.callcenter = CallCenter(self)
         self.callcenter.setup()
-        self._setup_callcenter()
-
-    def _setup_callcenter(self) -> None:
-        """IVR, voicemail, survey, call firewall, recorder and schedules (see ccd.callcenter)."""
-        from ccd.callcenter import CallCenter
-
-        self.callcenter = CallCenter(self)
-        self.callcenter.setup()
 
     def _prompt_library(self) -> Any:
         """The voice prompts: [daemon] voices, or the prompts shipped next to the package."""
