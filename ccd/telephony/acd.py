@@ -26,7 +26,8 @@ the documented key
 
 - skill tier: with `skill_first`, agents whose summed level of the queue's required skills
   is higher ring first (an expert before a beginner), else every eligible agent is tier 0;
-- tried tier: agents this caller already rang without answer go after those not yet tried;
+- tried tier: how often this caller already rang the agent without answer (fewer first),
+  so a caller is not stuck ringing one absent agent while another is free;
 - the strategy metric;
 - the agent id, so equal metrics never depend on dict or set order.
 """
@@ -475,6 +476,6 @@ def rank(
         if level is None:
             continue
         tier = -level if skill_first else 0
-        keyed.append(((tier, int(agent.id in tried), metric(agent, ctx), agent.id), agent))
+        keyed.append(((tier, tried.count(agent.id), metric(agent, ctx), agent.id), agent))
     keyed.sort(key=lambda item: item[0])
     return [agent for _, agent in keyed]

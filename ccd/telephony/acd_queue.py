@@ -146,7 +146,7 @@ class QueueState:
     abandoned_after: int = 0  # abandoned after the service-level threshold
 
 
-@dataclass
+@dataclass(eq=False)
 class Entry:
     """A caller in line (or a callback keeping their place)."""
 
@@ -356,12 +356,12 @@ class Acd:
                 {
                     "call": e.callid,
                     "number": e.number,
-                    "position": self.position(e),
+                    "position": position,
                     "wait": round(self.t - e.joined, 1),
                     "priority": e.priority,
                     "state": e.state,
                 }
-                for e in self._ordered(name)
+                for position, e in enumerate(self._ordered(name), 1)
             ],
         }
 
@@ -515,6 +515,8 @@ class Acd:
         self._drop(entry, reason or event.lower())
         app.entry = None
         app.done = True
+        if self.apps.get(entry.callid) is app:
+            del self.apps[entry.callid]
         call = entry.call
         if call is not None and call.end is None:
             self.ctl.stop_play(call)
@@ -726,8 +728,16 @@ class Acd:
                 return True
             app.done = True
             self.apps.pop(call.uniqueid, None)
+            self._release_all(app, call)
             return False
         return False
+
+    def _release_all(self, app: AcdApp, call: Call) -> None:
+        """Whoever else is still on this call as an agent (a colleague who took a transfer
+        without an offer, a consulted agent) is free when it ends."""
+        for agent in self.book.on_call(call.uniqueid):
+            wrap = 0.0 if agent.direct else self._wrap(agent, app.queue)
+            self._release(agent.id, call.uniqueid, wrap)
 
     def finish(self, app: AcdApp, call: Call, by: str) -> None:
         """The call is ending (caller hung up, forced hang-up, line failure): settle everything."""
@@ -738,7 +748,7 @@ class Acd:
         entry = app.entry
         if entry is not None:
             app.entry = None
-            if entry.callback and entry.number and by == "caller" and entry.callid in self.entries:
+            if entry.callback and entry.number and entry.callid in self.entries:
                 # keeps their place: detached from the call, called back when it is their turn
                 for agent_id, ext in list(entry.offered.items()):
                     self.ctl.stop_ring(call, ext)
@@ -767,6 +777,7 @@ class Acd:
             if agent is not None:
                 self._release(agent.id, call.uniqueid, self._wrap(agent, app.queue))
         app.party.clear()
+        self._release_all(app, call)
         self.dispatch()
 
     def _complete(self, app: AcdApp, call: Call, event: str) -> None:
