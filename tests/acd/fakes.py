@@ -83,7 +83,9 @@ class FakeCtl:
         if call.answer is None:
             call.answer = self.now
 
-    def play_prompts(self, call: FakeCall, names: Any, tag: str | None = None, *, replace: bool = True) -> None:
+    def play_prompts(
+        self, call: FakeCall, names: Any, tag: str | None = None, *, replace: bool = True
+    ) -> None:
         self.played.setdefault(call.uniqueid, []).append((list(names), tag))
         if tag:
             self.pending_play[call.uniqueid] = tag
@@ -148,9 +150,13 @@ class FakeCtl:
             self.finish(call)
 
     def journal(self, call: Any, queue: str, agent: str, event: str, *data: Any) -> None:
-        self.rows.append((call.uniqueid if call else "NONE", queue, agent, event, tuple(str(d) for d in data)))
+        self.rows.append(
+            (call.uniqueid if call else "NONE", queue, agent, event, tuple(str(d) for d in data))
+        )
 
-    def publish(self, name: str, data: dict[str, Any], key: str | None = None, coalesce: bool = False) -> None:
+    def publish(
+        self, name: str, data: dict[str, Any], key: str | None = None, coalesce: bool = False
+    ) -> None:
         self.events.append((name, data))
         del self.events[:-200]
 
@@ -298,7 +304,7 @@ class FakeCtl:
 
 def office(queues: list[QueueSpec], agents: dict[str, str], **kw: Any) -> tuple[FakeCtl, Acd]:
     """A fake office: `agents` maps login -> extension; everyone is logged in and ready."""
-    ctl = FakeCtl(list(agents.values()) + ["899"])
+    ctl = FakeCtl([*list(agents.values()), "899"])
     acd = Acd(ctl, queues, **kw)  # type: ignore[arg-type]
     ctl.acd = acd
     for login, ext in agents.items():

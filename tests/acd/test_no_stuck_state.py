@@ -18,12 +18,35 @@ CALLS = 10_000
 def test_ten_thousand_calls_leave_no_agent_or_caller_stuck() -> None:
     rng = random.Random(20240601)
     queues = [
-        QueueSpec("sales", strategy="ring_all", ring_timeout=8.0, wrap_up=3.0, callback_key="1", max_wait=240.0,
-                  callback_retry=5.0),
-        QueueSpec("support", strategy="longest_idle", ring_timeout=6.0, wrap_up=0.0, exit_key="0",
-                  exit_to="queue", exit_target="sales", skills={"support": 1}),
-        QueueSpec("vip", strategy="round_robin", ring_timeout=5.0, wrap_up=2.0, priority=5,
-                  overflow="queue", overflow_target="sales", max_wait=30.0),
+        QueueSpec(
+            "sales",
+            strategy="ring_all",
+            ring_timeout=8.0,
+            wrap_up=3.0,
+            callback_key="1",
+            max_wait=240.0,
+            callback_retry=5.0,
+        ),
+        QueueSpec(
+            "support",
+            strategy="longest_idle",
+            ring_timeout=6.0,
+            wrap_up=0.0,
+            exit_key="0",
+            exit_to="queue",
+            exit_target="sales",
+            skills={"support": 1},
+        ),
+        QueueSpec(
+            "vip",
+            strategy="round_robin",
+            ring_timeout=5.0,
+            wrap_up=2.0,
+            priority=5,
+            overflow="queue",
+            overflow_target="sales",
+            max_wait=30.0,
+        ),
     ]
     agents = {f"10{i:02d}": f"8{i:02d}" for i in range(8)}
     ctl, acd = office(queues, agents, max_no_answer=4, seed=5)
@@ -55,7 +78,9 @@ def test_ten_thousand_calls_leave_no_agent_or_caller_stuck() -> None:
             ctl.caller_hangs_up(rng.choice(live))  # at any state: waiting, ringing, talking, held
             what = "caller hang-up"
         elif roll < 0.62:
-            talking = [x for x in ctl.exts.values() if x.state in (LineState.CONNECTED, LineState.WAIT_HANGUP)]
+            talking = [
+                x for x in ctl.exts.values() if x.state in (LineState.CONNECTED, LineState.WAIT_HANGUP)
+            ]
             if talking:
                 ctl.put_down(rng.choice(talking).id)
             what = "agent hang-up"
@@ -108,7 +133,9 @@ def test_ten_thousand_calls_leave_no_agent_or_caller_stuck() -> None:
                     pass
                 what = f"control {action}"
         else:
-            for cb in [c for c in ctl.calls.values() if c.direction == "out" and c.trunk and c.answer is None]:
+            for cb in [
+                c for c in ctl.calls.values() if c.direction == "out" and c.trunk and c.answer is None
+            ]:
                 if rng.random() < 0.5:
                     cb.answer = ctl.now  # the customer picks up the callback
                 elif rng.random() < 0.2:

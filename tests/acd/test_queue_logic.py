@@ -41,7 +41,11 @@ def test_a_caller_is_offered_answered_bridged_after_the_agent_number_and_wrap_up
     assert ctl.exts["801"].state.value == "idle"
     ctl.step(11.0)
     assert acd.book.agents["1001"].state is A.RINGING
-    enter, connect, complete = events(ctl, "ENTERQUEUE")[0], events(ctl, "CONNECT")[0], events(ctl, "COMPLETECALLER")[0]
+    enter, connect, complete = (
+        events(ctl, "ENTERQUEUE")[0],
+        events(ctl, "CONNECT")[0],
+        events(ctl, "COMPLETECALLER")[0],
+    )
     assert enter[4] == ("", "13900000001", "1")
     assert connect[4][0] == "3" and connect[2] == "Agent/1001"
     assert complete[4] == ("3", "30", "1")
@@ -198,7 +202,7 @@ def test_not_ready_during_a_call_applies_after_it() -> None:
 
 
 def test_an_unknown_reason_is_refused_clearly() -> None:
-    ctl, acd = office([spec()], {"1001": "801"})
+    _ctl, acd = office([spec()], {"1001": "801"})
     with pytest.raises(AcdError) as err:
         acd.set_state("1001", "not_ready", "nap")
     assert "unknown reason 'nap'" in err.value.message and err.value.code == "E_INVALID_ARGS"

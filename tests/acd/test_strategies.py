@@ -52,7 +52,13 @@ def test_random_is_reproducible_with_a_seed_and_uses_everyone() -> None:
 
 def test_every_strategy_in_the_table_is_tested() -> None:
     assert set(STRATEGIES) == {
-        "ring_all", "longest_idle", "round_robin", "fewest_calls", "least_talk_time", "linear", "random"
+        "ring_all",
+        "longest_idle",
+        "round_robin",
+        "fewest_calls",
+        "least_talk_time",
+        "linear",
+        "random",
     }
 
 
