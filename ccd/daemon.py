@@ -278,6 +278,7 @@ class Daemon:
         self._apply(self.engine.drain())
         if not self.virtual:
             self._loop_task = asyncio.create_task(self._media_loop(), name="ccd-media-loop")
+            self._reopen_task = asyncio.create_task(self._reopen_failed_drivers(), name="ccd-driver-reopen")
         log.info(
             "ccd running: %d driver(s), %d line(s), socket %s",
             len(self.slots),
@@ -314,8 +315,34 @@ class Daemon:
         )
         await self.server.start()
 
+    async def _reopen_failed_drivers(self, interval: float = 30.0) -> None:
+        """A device that was absent at start (unplugged, busy) is tried again every `interval`
+        seconds; when it opens, its lines come back into service. Logged once each way."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(interval)
+            for slot in self.slots:
+                if slot.ok or isinstance(slot.driver, _DeadDriver):
+                    continue
+                try:
+                    await slot.driver.open()
+                except (DriverUnavailable, DriverError, OSError):
+                    continue
+                slot.ok, slot.error = True, ""
+                log.warning("driver %s opened after all: its lines are back in service", slot.driver.name)
+                assert self.engine is not None
+                for spec in slot.driver.lines:
+                    from ccd.drivers.base import LineAlarm
+
+                    self.engine.handle_device(
+                        LineAlarm(spec.id, ok=True, reason="device opened"), self.clock.now()
+                    )
+                self._apply(self.engine.drain())
+
     async def stop(self) -> None:
         self._stopping.set()
+        reopen = getattr(self, "_reopen_task", None)
+        if reopen is not None:
+            reopen.cancel()
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -494,6 +521,9 @@ class Daemon:
         if op == "call_begin":
             fields = {k: a[k] for k in _BEGIN_FIELDS if a.get(k) not in (None, "")}
             await calls.begin(fields)
+        elif op == "call_update":
+            fields = {k: v for k, v in a.items() if k != "uniqueid" and v not in (None, "")}
+            await calls.update(a["uniqueid"], **fields)
         elif op == "call_answer":
             await calls.answer(a["uniqueid"], a["answer"])
         elif op == "call_finish":

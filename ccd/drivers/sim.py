@@ -182,6 +182,7 @@ class SimDriver(Driver):
         self.ring_on_s, self.ring_off_s = float(cadence[0]), float(cadence[1])
         self.plan_name = str(options.get("tone_plan", "cn"))
         self.now = 0.0
+        self._ticks = 0
         self.events: list[DeviceEvent] = []
         self.calls: dict[str, SimCall] = {}  # trunk id -> active call
         self.finished: deque[SimCall] = deque(maxlen=500)
@@ -254,7 +255,11 @@ class SimDriver(Driver):
             raise UnsupportedCommand(f"{type(cmd).__name__} is not supported by the simulated office")
 
     def tick(self, now: float, tx: np.ndarray) -> DriverTick:
-        self.now = now
+        # The office's own time is media time: exactly 20 ms per tick. On the real clock the
+        # ticks jitter; deriving tone phases and cadences from the wall would put clicks and
+        # ragged cadences on the line that no real exchange makes.
+        self._ticks += 1
+        now = self.now = self._ticks * (FRAME / SAMPLE_RATE)
         rx = np.zeros((self.channels, FRAME), dtype=np.float32)
         self._traffic_step(now)
         self._listen_for_busy(now, tx)

@@ -193,7 +193,8 @@ class Calls:
                    FROM calls c WHERE c."end" IS NULL"""
             )
             for uniqueid, start, answer, last_ts in rows:
-                end = max(start, answer or start, last_ts) if last_ts is not None else max(now, start)
+                alive = max(start, answer or start)
+                end = max(alive, last_ts) if last_ts is not None else max(now, alive)
                 billsec = _secs(end - answer) if answer is not None else 0
                 await db.execute(
                     """UPDATE calls SET "end" = ?, duration = ?, billsec = ?, disposition = 'FAILED'

@@ -422,6 +422,14 @@ class Engine:
         call.caller_name = line.caller_name
         call.clid = f'"{line.caller_name or ""}" <{call.src}>'
         call.location = self.locate(call.src) if call.src else None
+        if call.persisted:  # so a call cut short by a crash still shows who called
+            fields = {
+                "src": call.src,
+                "clid": call.clid,
+                "caller_name": call.caller_name,
+                "location": call.location,
+            }
+            self.outbox.append(Persist("call_update", {"uniqueid": call.uniqueid, **fields}))
 
     def _offer(self, line: Line, call: Call) -> None:
         """Ring the phones the inbound rule names (ring-all), or the desk phone behind the box."""
