@@ -19,6 +19,7 @@ injected function: below `warn_free_mb` an alert, below `min_free_mb` the policy
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 from collections.abc import Callable
@@ -200,9 +201,7 @@ class Recorder:
         if line is None:
             return None
         wall = self.wall()
-        import time as _time  # formatting only; the time itself comes from the clock
-
-        day = _time.strftime("%Y/%m/%d", _time.gmtime(wall))
+        day = dt.datetime.fromtimestamp(wall, dt.UTC).strftime("%Y/%m/%d")
         folder = self.folder / day
         path = folder / f"{call.uniqueid}.wav"
         try:

@@ -140,7 +140,7 @@ queue = "vip-${DNIS}"
 [nodes.h]
 type = "hangup"
 """
-    app, ctl, call, log = start(flow)
+    _, ctl, call, _ = start(flow)
     assert call.vars["ivr_vars"]["when"] == "20260105-093015"
     assert call.vars["priority"] == 3
     assert ctl.routed == [("queue", "vip-62345678")]
