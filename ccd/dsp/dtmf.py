@@ -67,6 +67,7 @@ STRONG_TO_CONFIRM = 6  # strong windows needed to report a digit (40 ms gives 7-
 STRONG_SHARE = 0.35  # a window is strong when its band energy is >= this share of the run peak
 _TOEPLITZ_MAX = 8  # up to this many windows per call, one Toeplitz product; beyond, strided windows
 MAX_HELD_GAP = 800  # fillin() gaps longer than this (samples, 100 ms) end a digit in progress
+_ONE = np.zeros(1, dtype=np.intp)  # the channel list of a one-line bank
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,10 @@ class _DtmfBank:
         vec = np.ones(17, dtype=np.float32)
         vec[16] = self._screen_k / sw2
         self._screen_vec = vec
+        # A digit can only *start* on a strict window: share >= RATIO_STRICT and both tones above the
+        # floor, so the eight bins together hold at least 2 * p_floor. Lines without a run need that.
+        self._strict_over_loose = np.float32(RATIO_STRICT / RATIO_LOOSE)
+        self._a_floor = np.float32(2.0 * self._p_floor * 0.999)
         self._toeplitz_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.reset_all()
 
@@ -180,6 +185,8 @@ class _DtmfBank:
         self._j = 0  # global index of the next window
         self._origin = np.zeros(c, dtype=np.int64)  # sample index where each channel was reset
         self._runs: list[_Run | None] = [None] * c
+        self._has_run = np.zeros(c, dtype=bool)  # mirrors `_runs`, for the vectorised screen
+        self._nruns = 0
         self._neutral_until = np.full(c, -1, dtype=np.int64)  # windows <= this are ignored
 
     def reset(self, ch: int) -> None:
@@ -188,7 +195,10 @@ class _DtmfBank:
         self._pending[ch] = 0.0
         self._prev[ch] = 0.0
         self._origin[ch] = self._samples_seen()
+        if self._runs[ch] is not None:
+            self._nruns -= 1
         self._runs[ch] = None
+        self._has_run[ch] = False
         self._neutral_until[ch] = -1
 
     def _check_channel(self, ch: int) -> None:
@@ -203,9 +213,9 @@ class _DtmfBank:
         return _DIGIT_OF[run.digit] if run is not None and run.confirmed else None
 
     # -- processing ------------------------------------------------------------------------
-    def feed(self, block: np.ndarray) -> list[list[DtmfEvent]]:
-        """Process a float32 (channels, n) block; return the digits that ended, per channel."""
-        out: list[list[DtmfEvent]] = [[] for _ in range(self.channels)]
+    def feed(self, block: np.ndarray) -> list[tuple[int, DtmfEvent]]:
+        """Process a float32 (channels, n) block; return the digits that ended as (channel, event)."""
+        out: list[tuple[int, DtmfEvent]] = []
         n = block.shape[1]
         if n == 0:
             return out
@@ -241,7 +251,7 @@ class _DtmfBank:
             self._toeplitz_cache[m] = t
         return t
 
-    def _analyse(self, x: np.ndarray, m: int, out: list[list[DtmfEvent]]) -> None:
+    def _analyse(self, x: np.ndarray, m: int, out: list[tuple[int, DtmfEvent]]) -> None:
         c = self.channels
         # z: per window re(8), im(8), sum(w^2 x); e: k * sum(w^2 x^2); a: sum |X|^2 + k/sum(w^2) * dc^2,
         # so a - e > 0 exactly when the eight bins hold more than RATIO_LOOSE of the AC energy.
@@ -258,22 +268,25 @@ class _DtmfBank:
             a = ((z * z).reshape(c * m, 17) @ self._screen_vec).reshape(c, m)
         j0 = self._j
         self._j += m
-        runs = self._runs
         prev16 = self._prev
         self._prev = z[:, -17:-1]
-        # Cheap screen: most windows of most lines hold nothing tone-like.
-        screen = a > e
-        any_run = any(runs)
-        if not any_run and not screen.any():
-            return
-        active = [ch for ch in range(c) if runs[ch] is not None] if any_run else []
-        if c > 1:  # go on with only the lines where a digit is possible or running
-            keep = screen.any(axis=1) & self._enabled
-            keep[active] = True
-            chans = np.flatnonzero(keep)
-            z, e, prev16 = z[chans], e[chans], prev16[chans]
+        # Cheap screen: most windows of most lines hold nothing tone-like. Lines with a digit
+        # running always go on (their misses count).
+        has_run = self._has_run
+        any_run = self._nruns > 0
+        if c == 1:
+            if not any_run and not ((a > e * self._strict_over_loose) & (a >= self._a_floor)).any():
+                return
+            chans = _ONE
         else:
-            chans = np.zeros(1, dtype=np.intp)
+            keep = ((a > e * self._strict_over_loose) & (a >= self._a_floor)).any(axis=1)
+            keep &= self._enabled
+            if any_run:
+                keep |= has_run
+            chans = np.flatnonzero(keep)
+            if chans.size == 0:
+                return
+            z, e, prev16 = z[chans], e[chans], prev16[chans]
         cc = len(chans)
         y = z.reshape(cc, m, 17).astype(np.float64)
         sq = y * y
@@ -286,7 +299,7 @@ class _DtmfBank:
         ratio = (p_lo + p_hi) * self._ratio_norm / e_ac
         cand = (ratio >= RATIO_LOOSE) & (np.minimum(p_lo, p_hi) >= self._p_loose)
         cand &= self._enabled[chans][:, None]
-        if not active and not cand.any():
+        if not any_run and not cand.any():
             return
         il = lo.argmax(axis=2)
         ih = hi.argmax(axis=2)
@@ -294,10 +307,13 @@ class _DtmfBank:
         Xp = (prev16[:, :8] + 1j * prev16[:, 8:16]).astype(np.complex128)
         prev = np.concatenate([Xp[:, None, :], X[:, :-1, :]], axis=1)
         # Full checks only where something may be happening.
-        lo2 = np.sort(lo, axis=2)[:, :, 2]
-        hi2 = np.sort(hi, axis=2)[:, :, 2]
-        peak_s = (lo2 <= PEAK_STRICT * p_lo) & (hi2 <= PEAK_STRICT * p_hi)
-        peak_l = (lo2 <= PEAK_LOOSE * p_lo) & (hi2 <= PEAK_LOOSE * p_hi)
+        # "The second strongest bin of each group is at most PEAK x the strongest" is "at most one
+        # bin of the group above PEAK x the strongest": counting is cheaper than sorting.
+        pk = np.concatenate([np.repeat(p_lo[..., None], 4, 2), np.repeat(p_hi[..., None], 4, 2)], axis=2)
+        over_s = np.greater(P, PEAK_STRICT * pk).reshape(cc, m, 2, 4).sum(axis=3)
+        over_l = np.greater(P, PEAK_LOOSE * pk).reshape(cc, m, 2, 4).sum(axis=3)
+        peak_s = over_s.max(axis=2) <= 1
+        peak_l = over_l.max(axis=2) <= 1
         tw = p_hi / np.maximum(p_lo, 1e-30)
         tw_s = (tw >= self._tw_s[0]) & (tw <= self._tw_s[1])
         tw_l = (tw >= self._tw_l[0]) & (tw <= self._tw_l[1])
@@ -315,10 +331,11 @@ class _DtmfBank:
             & (p_lo >= self._p_floor)
             & (p_hi >= self._p_floor)
         )
-        if strict.any():
+        any_strict = strict.any(axis=1)
+        if any_strict.any():
             # Second harmonics: DTMF has none, a sung or played note has. This is what keeps
             # music (equal-tempered notes sit within 1-2 % of DTMF frequencies) from dialling.
-            rows = np.flatnonzero(strict.any(axis=1))
+            rows = np.flatnonzero(any_strict)
             win = frame_windows(x[chans[rows]], WIN, HOP, m)
             h = win @ self._harm_basis  # (rows, m, 16)
             ph = h[:, :, :8].astype(np.float64) ** 2 + h[:, :, 8:].astype(np.float64) ** 2
@@ -327,39 +344,49 @@ class _DtmfBank:
             # The low tone's harmonic bin is only clean when the high tone is not next to it.
             lo_ok = (h_lo <= HARMONIC_MAX * p_lo[rows]) | ~_LOW_HARMONIC_CLEAR[il[rows], ih[rows]]
             strict[rows] &= lo_ok & (h_hi <= HARMONIC_MAX * p_hi[rows])
-        digit = il * 4 + ih
-        band = p_lo + p_hi
-        for k in np.flatnonzero(strict.any(axis=1) | np.isin(chans, active)).tolist():
-            self._step_channel(
-                int(chans[k]),
-                j0,
-                digit[k].tolist(),
-                strict[k].tolist(),
-                loose[k].tolist(),
-                band[k].tolist(),
-                out,
+            any_strict = strict.any(axis=1)
+        step = any_strict | has_run[chans] if any_run else any_strict
+        ks = np.flatnonzero(step)
+        if ks.size == 0:
+            return
+        if ks.size != cc:
+            chans = chans[ks]
+            il, ih, strict, loose, p_lo, p_hi = il[ks], ih[ks], strict[ks], loose[ks], p_lo[ks], p_hi[ks]
+        digit = (il * 4 + ih).tolist()
+        band = (p_lo + p_hi).tolist()
+        strict_l = strict.tolist()
+        loose_l = loose.tolist()
+        runs = self._runs
+        neutral_all = self._neutral_until
+        for k, ch in enumerate(chans.tolist()):
+            run = self._step_channel(
+                ch, runs[ch], j0, int(neutral_all[ch]), digit[k], strict_l[k], loose_l[k], band[k], out
             )
+            if (run is None) != (runs[ch] is None):
+                has_run[ch] = run is not None
+                self._nruns += 1 if run is not None else -1
+            runs[ch] = run
 
     def _step_channel(
         self,
         ch: int,
+        run: _Run | None,
         j0: int,
+        neutral: int,
         digit: list[int],
         strict: list[bool],
         loose: list[bool],
         band: list[float],
-        out: list[list[DtmfEvent]],
-    ) -> None:
-        run = self._runs[ch]
-        neutral = int(self._neutral_until[ch])
-        for i in range(len(digit)):
-            j = j0 + i
+        out: list[tuple[int, DtmfEvent]],
+    ) -> _Run | None:
+        """One channel's state machine over this block's windows; returns the run left open."""
+        j = j0 - 1
+        for d, s, lo, e in zip(digit, strict, loose, band, strict=True):
+            j += 1
             if j <= neutral:
                 continue
-            d = digit[i]
-            e = band[i]
             if run is not None:
-                if d == run.digit and loose[i]:
+                if lo and d == run.digit:
                     run.misses = 0
                     if e > run.max_e:
                         run.max_e = e
@@ -368,59 +395,43 @@ class _DtmfBank:
                             run.last_strong = j
                     else:
                         run.window_e.append((j, e))
-                        self._try_confirm(run)
+                        _try_confirm(run)
                     continue
                 run.misses += 1
                 if run.misses >= MISSES_TO_END:
                     self._finish(ch, run, out)
                     run = None
-                elif not run.confirmed and strict[i]:
+                elif not run.confirmed and s:
                     run = None  # an unconfirmed run gives way to a different strict digit
                 else:
                     continue
-            if strict[i]:
+            if s:
                 run = _Run(d, j, e)
-        self._runs[ch] = run
+        return run
 
-    @staticmethod
-    def _try_confirm(run: _Run) -> None:
-        thr = STRONG_SHARE * run.max_e
-        strong = [j for j, e in run.window_e if e >= thr]
-        if len(strong) >= STRONG_TO_CONFIRM:
-            run.confirmed = True
-            run.first_strong = strong[0]
-            run.last_strong = strong[-1]
-            run.window_e = []
-        elif len(run.window_e) > 64:
-            run.window_e = run.window_e[-32:]
-
-    def _finish(self, ch: int, run: _Run, out: list[list[DtmfEvent]]) -> None:
+    def _finish(self, ch: int, run: _Run, out: list[tuple[int, DtmfEvent]]) -> None:
         if run.confirmed:
             origin = int(self._origin[ch])
-            start = max(0, self._centre(run.first_strong) - origin)
-            end = max(start, self._centre(run.last_strong) - origin)
-            out[ch].append(DtmfEvent(_DIGIT_OF[run.digit], start, end))
+            start = max(0, _centre(run.first_strong) - origin)
+            end = max(start, _centre(run.last_strong) - origin)
+            out.append((ch, DtmfEvent(_DIGIT_OF[run.digit], start, end)))
 
-    @staticmethod
-    def _centre(j: int) -> int:
-        """Sample index of the centre of window j (window j ends at sample (j + 1) * HOP)."""
-        return (j + 1) * HOP - WIN // 2
-
-    def flush(self) -> list[list[DtmfEvent]]:
-        out: list[list[DtmfEvent]] = [[] for _ in range(self.channels)]
+    def flush(self) -> list[tuple[int, DtmfEvent]]:
+        out: list[tuple[int, DtmfEvent]] = []
         for ch, run in enumerate(self._runs):
             if run is not None:
                 self._finish(ch, run, out)
                 self._runs[ch] = None
+        self._has_run[:] = False
+        self._nruns = 0
         return out
 
-    def fillin(self, n: int) -> list[list[DtmfEvent]]:
+    def fillin(self, n: int) -> list[tuple[int, DtmfEvent]]:
         """`n` samples were lost: hold the state across the gap instead of calling it silence."""
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"fillin needs a sample count >= 0, got {n!r}")
-        out: list[list[DtmfEvent]] = [[] for _ in range(self.channels)]
         if n == 0:
-            return out
+            return []
         if n > MAX_HELD_GAP:
             out = self.flush()
             total = self._pending.shape[1] + int(n)
@@ -435,10 +446,31 @@ class _DtmfBank:
         start = self._samples_seen()
         end_window = (start + int(n) + WIN) // HOP  # first window wholly after the gap, and its successor
         self._neutral_until[:] = np.maximum(self._neutral_until, end_window)
-        res = self.feed(np.zeros((self.channels, int(n)), dtype=np.float32))
-        for ch in range(self.channels):
-            out[ch].extend(res[ch])
-        return out
+        return self.feed(np.zeros((self.channels, int(n)), dtype=np.float32))
+
+
+def _try_confirm(run: _Run) -> None:
+    thr = STRONG_SHARE * run.max_e
+    strong = [j for j, e in run.window_e if e >= thr]
+    if len(strong) >= STRONG_TO_CONFIRM:
+        run.confirmed = True
+        run.first_strong = strong[0]
+        run.last_strong = strong[-1]
+        run.window_e = []
+    elif len(run.window_e) > 64:
+        run.window_e = run.window_e[-32:]
+
+
+def _centre(j: int) -> int:
+    """Sample index of the centre of window j (window j ends at sample (j + 1) * HOP)."""
+    return (j + 1) * HOP - WIN // 2
+
+
+def _per_channel(events: list[tuple[int, DtmfEvent]], channels: int) -> list[list[DtmfEvent]]:
+    out: list[list[DtmfEvent]] = [[] for _ in range(channels)]
+    for ch, ev in events:
+        out[ch].append(ev)
+    return out
 
 
 class DtmfDetector:
@@ -450,7 +482,7 @@ class DtmfDetector:
     def process(self, block: np.ndarray) -> list[DtmfEvent]:
         """Feed samples (1-D int16, or float on the int16 scale); return digits that ended."""
         x = as_samples(block, 1)
-        return self._bank.feed(x[None, :])[0]
+        return [ev for _, ev in self._bank.feed(x[None, :])]
 
     def fillin(self, n: int) -> list[DtmfEvent]:
         """`n` samples were lost (packet loss): a digit sounding across the gap stays one digit.
@@ -458,11 +490,11 @@ class DtmfDetector:
         Gaps longer than 100 ms end a digit in progress (it is reported) — beyond that nobody can
         say the tone went on.
         """
-        return self._bank.fillin(n)[0]
+        return [ev for _, ev in self._bank.fillin(n)]
 
     def flush(self) -> list[DtmfEvent]:
         """End of stream: report the digit in progress if it was long enough to be one."""
-        return self._bank.flush()[0]
+        return [ev for _, ev in self._bank.flush()]
 
     @property
     def current(self) -> str | None:
@@ -491,11 +523,11 @@ class BatchDtmfDetector:
         x = as_samples(block, 2)
         if x.shape[0] != self.channels:
             raise ValueError(f"block has {x.shape[0]} channels, detector was made for {self.channels}")
-        return self._bank.feed(x)
+        return _per_channel(self._bank.feed(x), self.channels)
 
     def flush(self) -> list[list[DtmfEvent]]:
         """End of stream on every channel: report digits in progress."""
-        return self._bank.flush()
+        return _per_channel(self._bank.flush(), self.channels)
 
     def current(self, channel: int) -> str | None:
         """Digit sounding now on `channel`, or None."""

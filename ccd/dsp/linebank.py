@@ -37,15 +37,22 @@ class LineBankDsp:
         x = as_samples(block, 2)
         if x.shape[0] != self.channels:
             raise ValueError(f"block has {x.shape[0]} channels, line bank was made for {self.channels}")
-        dt = self._dtmf.process(x)
-        tn = self._tones.process(x)
+        # The engines take the checked float32 block directly (no second conversion) and return
+        # only the events there are, so a quiet bank costs no per-channel Python at all.
+        dt = self._dtmf._bank.feed(x)
+        tn = self._tones._bank.feed(x)
+        if not dt or not tn:
+            return sorted(dt or tn, key=_channel)  # stable: each channel's events stay in time order
+        by_ch: dict[int, list[DtmfEvent | ToneEvent]] = {}
+        for ch, ev in dt:
+            by_ch.setdefault(ch, []).append(ev)
+        mixed = {ch for ch, _ in tn} & by_ch.keys()
+        for ch, ev in tn:
+            by_ch.setdefault(ch, []).append(ev)
         out: list[tuple[int, DtmfEvent | ToneEvent]] = []
-        for ch in range(self.channels):
-            d, t = dt[ch], tn[ch]
-            if not d and not t:
-                continue
-            evs: list[DtmfEvent | ToneEvent] = [*d, *t]
-            if d and t:
+        for ch in sorted(by_ch):
+            evs = by_ch[ch]
+            if ch in mixed:
                 evs.sort(key=_when)
             out.extend((ch, e) for e in evs)
         return out
@@ -59,6 +66,10 @@ class LineBankDsp:
         """Choose what to listen for on `channel`; a line with both off costs almost nothing."""
         self._dtmf.set_enabled(channel, dtmf)
         self._tones.set_enabled(channel, tones)
+
+
+def _channel(item: tuple[int, DtmfEvent | ToneEvent]) -> int:
+    return item[0]
 
 
 def _when(e: DtmfEvent | ToneEvent) -> int:

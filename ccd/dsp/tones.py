@@ -318,16 +318,20 @@ class _ToneBank:
         self._i = 0  # global index of the next frame
         self._origin = np.zeros(c, dtype=np.int64)
         self._state = np.zeros((c, g), dtype=bool)
+        self._state_any = np.zeros(c, dtype=bool)  # state.any(axis=1), kept up to date at flips
         self._pend = np.zeros((c, g), dtype=np.int32)
+        self._pending_flips = False  # some _pend is non-zero
         self._deadline = np.full((c, g), _FAR, dtype=np.int64)
+        self._next_deadline = _FAR  # self._deadline.min()
         self._groups = [[_Group(0) for _ in range(g)] for _ in range(c)]
         self._floor = np.full(c, np.inf)
-        self._vrun = np.zeros(c, dtype=np.int32)  # consecutive voice frames
-        self._vgap = np.zeros(c, dtype=np.int32)  # consecutive non-voice frames while in voice
+        # The last three voice/non-voice frames as bits (7 = three voice frames in a row): one
+        # integer op per frame instead of run counters.
+        self._vbits = np.zeros(c, dtype=np.int8)
         self._voice = np.zeros(c, dtype=bool)
         self._vstart = np.zeros(c, dtype=np.int64)
         self._vlast = np.zeros(c, dtype=np.int64)
-        self._quiet = np.zeros(c, dtype=np.int64)  # frames of quiet so far
+        self._qstart = np.zeros(c, dtype=np.int64)  # first frame of the current quiet stretch
         self._sstart = np.zeros(c, dtype=np.int64)
         self._silent = np.zeros(c, dtype=bool)
         self._tone_on = np.zeros(c, dtype=bool)  # a recognised tone is running
@@ -339,21 +343,23 @@ class _ToneBank:
         self._prev[ch] = 0.0
         self._origin[ch] = self._i * FRAME + self._pending.shape[1]
         self._state[ch] = False
+        self._state_any[ch] = False
         self._pend[ch] = 0
         self._deadline[ch] = _FAR
         self._groups[ch] = [_Group(self._i) for _ in self._sets]
         self._floor[ch] = np.inf
-        self._vrun[ch] = self._vgap[ch] = 0
+        self._vbits[ch] = 0
         self._voice[ch] = self._silent[ch] = self._tone_on[ch] = False
-        self._quiet[ch] = 0
+        self._qstart[ch] = self._i
 
     def _check_channel(self, ch: int) -> None:
         if not isinstance(ch, (int, np.integer)) or not 0 <= ch < self.channels:
             raise ValueError(f"channel must be 0..{self.channels - 1}, got {ch!r}")
 
     # -- processing ------------------------------------------------------------------------
-    def feed(self, block: np.ndarray) -> list[list[ToneEvent]]:
-        out: list[list[ToneEvent]] = [[] for _ in range(self.channels)]
+    def feed(self, block: np.ndarray) -> list[tuple[int, ToneEvent]]:
+        """Process a float32 (channels, n) block; return events as (channel, event) in time order."""
+        out: list[tuple[int, ToneEvent]] = []
         n = block.shape[1]
         if n == 0:
             return out
@@ -399,16 +405,26 @@ class _ToneBank:
             self._frame(raw[:, k, :], power[:, k], out)
         return out
 
-    def _frame(self, raw: np.ndarray, power: np.ndarray, out: list[list[ToneEvent]]) -> None:
+    def _frame(self, raw: np.ndarray, power: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
         i = self._i
         self._i += 1
-        # Debounced on/off per frequency set.
+        # Debounced on/off per frequency set. Most frames nothing differs from the current state
+        # and no cadence deadline falls due: then this is two cheap checks.
         diff = raw != self._state
-        self._pend = np.where(diff, self._pend + 1, 0)
-        flip = self._pend >= DEBOUNCE
-        due = self._deadline <= i
-        if flip.any() or due.any():
-            for ch, g in zip(*np.nonzero(flip | due), strict=True):
+        if diff.any():
+            self._pend = np.where(diff, self._pend + 1, 0)
+            self._pending_flips = True
+            flip = self._pend >= DEBOUNCE
+            any_flip = flip.any()
+        else:
+            if self._pending_flips:
+                self._pend[:] = 0
+                self._pending_flips = False
+            any_flip = False
+        if any_flip or self._next_deadline <= i:
+            if not any_flip:
+                flip = np.zeros_like(self._state)
+            for ch, g in zip(*np.nonzero(flip | (self._deadline <= i)), strict=True):
                 grp = self._groups[ch][g]
                 if flip[ch, g]:
                     t = i - DEBOUNCE + 1  # first frame of the new state
@@ -417,36 +433,40 @@ class _ToneBank:
                     grp.state = not grp.state
                     grp.seg_start = t
                     self._state[ch, g] = grp.state
+                    self._state_any[ch] = any(gr.state for gr in self._groups[ch])
                     self._pend[ch, g] = 0
                 self._deadline[ch, g] = self._evaluate(int(ch), int(g), grp, i, out)
                 self._tone_on[ch] = any(gr.rec is not None for gr in self._groups[ch])
+            self._next_deadline = int(self._deadline.min())
         # Voice activity and silence.
-        any_raw = raw.any(axis=1) | self._state.any(axis=1)
+        state_any = self._state_any
         self._floor = np.where(power < self._floor, power, self._floor * self._rise)
-        vf = (power >= self._voice_abs) & (power >= self._floor * self._voice_over) & ~any_raw
+        vf = (power >= self._voice_abs) & (power >= self._floor * self._voice_over)
         vf &= self._enabled
-        self._vrun = np.where(vf, self._vrun + 1, 0)
-        self._vgap = np.where(vf, 0, self._vgap + 1)
+        vf &= ~(raw.any(axis=1) | state_any)
+        self._vbits = ((self._vbits << 1) | vf) & 7
         self._vlast = np.where(vf, i, self._vlast)
-        start_v = ~self._voice & (self._vrun >= VOICE_START_FRAMES)
-        end_v = self._voice & (self._vgap >= VOICE_HANGOVER_FRAMES)
-        quiet = ~self._voice & ~start_v & ~self._tone_on & ~self._state.any(axis=1) & self._enabled
-        self._quiet = np.where(quiet, self._quiet + 1, 0)
-        start_s = ~self._silent & (self._quiet >= self._silence_frames)
+        voice = self._voice
+        start_v = (self._vbits == 7) & ~voice
+        end_v = voice & (self._vlast <= i - VOICE_HANGOVER_FRAMES)
+        busy = voice | start_v | self._tone_on | state_any
+        quiet = self._enabled & ~busy
+        self._qstart = np.where(quiet, self._qstart, i + 1)
+        start_s = quiet & ~self._silent & (self._qstart <= i + 1 - self._silence_frames)
         end_s = self._silent & ~quiet
-        if start_v.any() or end_v.any() or start_s.any() or end_s.any():
+        if (start_v | end_v | start_s | end_s).any():
             for ch in np.flatnonzero(end_s).tolist():
-                out[ch].append(ToneEvent("silence", self._s(ch, int(self._sstart[ch])), self._s(ch, i)))
+                out.append((ch, ToneEvent("silence", self._s(ch, int(self._sstart[ch])), self._s(ch, i))))
             for ch in np.flatnonzero(end_v).tolist():
                 st, last = int(self._vstart[ch]), int(self._vlast[ch]) + 1
-                out[ch].append(ToneEvent("voice", self._s(ch, st), self._s(ch, last)))
+                out.append((ch, ToneEvent("voice", self._s(ch, st), self._s(ch, last))))
             for ch in np.flatnonzero(start_v).tolist():
                 self._vstart[ch] = i - VOICE_START_FRAMES + 1
-                out[ch].append(ToneEvent("voice", self._s(ch, int(self._vstart[ch])), None))
+                out.append((ch, ToneEvent("voice", self._s(ch, int(self._vstart[ch])), None)))
             for ch in np.flatnonzero(start_s).tolist():
-                self._sstart[ch] = i - int(self._quiet[ch]) + 1
-                out[ch].append(ToneEvent("silence", self._s(ch, int(self._sstart[ch])), None))
-            self._voice = (self._voice | start_v) & ~end_v
+                self._sstart[ch] = int(self._qstart[ch])
+                out.append((ch, ToneEvent("silence", self._s(ch, int(self._sstart[ch])), None)))
+            self._voice = (voice | start_v) & ~end_v
             self._silent = (self._silent | start_s) & ~end_s
 
     def _s(self, ch: int, frame: int) -> int:
@@ -454,7 +474,7 @@ class _ToneBank:
         return max(0, frame * FRAME - int(self._origin[ch]))
 
     # -- cadence ---------------------------------------------------------------------------
-    def _evaluate(self, ch: int, g: int, grp: _Group, now: int, out: list[list[ToneEvent]]) -> int:
+    def _evaluate(self, ch: int, g: int, grp: _Group, now: int, out: list[tuple[int, ToneEvent]]) -> int:
         """Update recognition for one frequency set; return the next frame that needs a look."""
         fps = SAMPLE_RATE / FRAME
         ongoing = now + 1 - grp.seg_start  # frames in the current segment, this one included
@@ -474,8 +494,13 @@ class _ToneBank:
                     end_frame = grp.seg_start
                 if end_frame < 0:
                     return grp.seg_start + _max_frames(spec, grp.state, fps) + 1
-            out[ch].append(
-                ToneEvent(spec.name, self._s(ch, grp.rec_start), self._s(ch, max(end_frame, grp.rec_start)))
+            out.append(
+                (
+                    ch,
+                    ToneEvent(
+                        spec.name, self._s(ch, grp.rec_start), self._s(ch, max(end_frame, grp.rec_start))
+                    ),
+                )
             )
             grp.rec = None
         # Not (or no longer) recognised: try each tone of this frequency set.
@@ -512,32 +537,41 @@ class _ToneBank:
                 best = min(best, grp.seg_start + math.ceil(lo * fps) - 1)
         return best
 
-    def _recognise(self, ch: int, grp: _Group, spec: ToneSpec, start: int, out: list[list[ToneEvent]]) -> int:
+    def _recognise(
+        self, ch: int, grp: _Group, spec: ToneSpec, start: int, out: list[tuple[int, ToneEvent]]
+    ) -> int:
         grp.rec = spec
         grp.rec_start = start
-        out[ch].append(ToneEvent(spec.name, self._s(ch, start), None))
+        out.append((ch, ToneEvent(spec.name, self._s(ch, start), None)))
         fps = SAMPLE_RATE / FRAME
         if not spec.cadence:
             return _FAR
         return grp.seg_start + _max_frames(spec, grp.state, fps) + 1
 
-    def flush(self) -> list[list[ToneEvent]]:
+    def flush(self) -> list[tuple[int, ToneEvent]]:
         """End of stream: close every tone, voice or silence still open."""
-        out: list[list[ToneEvent]] = [[] for _ in range(self.channels)]
+        out: list[tuple[int, ToneEvent]] = []
         end = self._i
         for ch in range(self.channels):
             for grp in self._groups[ch]:
                 if grp.rec is not None:
-                    out[ch].append(ToneEvent(grp.rec.name, self._s(ch, grp.rec_start), self._s(ch, end)))
+                    out.append((ch, ToneEvent(grp.rec.name, self._s(ch, grp.rec_start), self._s(ch, end))))
                     grp.rec = None
             if self._voice[ch]:
-                out[ch].append(ToneEvent("voice", self._s(ch, int(self._vstart[ch])), self._s(ch, end)))
+                out.append((ch, ToneEvent("voice", self._s(ch, int(self._vstart[ch])), self._s(ch, end))))
                 self._voice[ch] = False
             if self._silent[ch]:
-                out[ch].append(ToneEvent("silence", self._s(ch, int(self._sstart[ch])), self._s(ch, end)))
+                out.append((ch, ToneEvent("silence", self._s(ch, int(self._sstart[ch])), self._s(ch, end))))
                 self._silent[ch] = False
         self._tone_on[:] = False
         return out
+
+
+def _per_channel(events: list[tuple[int, ToneEvent]], channels: int) -> list[list[ToneEvent]]:
+    out: list[list[ToneEvent]] = [[] for _ in range(channels)]
+    for ch, ev in events:
+        out[ch].append(ev)
+    return out
 
 
 def _bounds(d: float) -> tuple[float, float]:
@@ -571,11 +605,11 @@ class ToneDetector:
     def process(self, block: np.ndarray) -> list[ToneEvent]:
         """Feed samples (1-D int16, or float on the int16 scale); return events in time order."""
         x = as_samples(block, 1)
-        return self._bank.feed(x[None, :])[0]
+        return [ev for _, ev in self._bank.feed(x[None, :])]
 
     def flush(self) -> list[ToneEvent]:
         """End of stream: close open tones, voice and silence."""
-        return self._bank.flush()[0]
+        return [ev for _, ev in self._bank.flush()]
 
     def reset(self) -> None:
         """Forget everything; sample indices restart at 0."""
@@ -596,11 +630,11 @@ class BatchToneDetector:
         x = as_samples(block2d, 2)
         if x.shape[0] != self.channels:
             raise ValueError(f"block has {x.shape[0]} channels, detector was made for {self.channels}")
-        return self._bank.feed(x)
+        return _per_channel(self._bank.feed(x), self.channels)
 
     def flush(self) -> list[list[ToneEvent]]:
         """End of stream on every channel."""
-        return self._bank.flush()
+        return _per_channel(self._bank.flush(), self.channels)
 
     def reset(self, ch: int) -> None:
         """Forget `ch`'s state (new call); its sample indices restart at 0."""
