@@ -349,6 +349,9 @@ class Daemon:
                 await self._loop_task
         if self.server is not None:
             await self.server.stop()
+        callcenter = getattr(self, "callcenter", None)
+        if callcenter is not None and getattr(callcenter, "recorder", None) is not None:
+            callcenter.recorder.close_all()  # the last second of audio goes to disk too
         for slot in self.slots:
             with contextlib.suppress(Exception):
                 await slot.driver.close()

@@ -330,7 +330,9 @@ class InboundRule:
     )
     queue: str | None = setting(None, ref="queue", doc="queue name")
     ivr: str | None = setting(None, ref="ivr", what="IVR flow", doc="IVR flow name")
-    voicemail: str | None = setting(None, ref=_SEATS, what="mailbox", doc="mailbox (an extension id)")
+    voicemail: str | None = setting(
+        None, ref=(*_SEATS, "mailbox"), what="mailbox", doc="mailbox (an extension id or a [[mailboxes]] id)"
+    )
     hangup: bool = setting(False, doc="reject the call")
 
     def destinations(self) -> list[str]:
