@@ -240,7 +240,9 @@ class CallbackApp(CallApp):
 
     def __init__(self, acd: Acd, entry: Entry, agent: str, ext: str) -> None:
         self.acd, self.entry, self.agent, self.ext = acd, entry, agent, ext
-        self.connected = False
+        self.lifted = False  # the agent took the phone: a trunk is seized and the caller dialled
+        self.connected = False  # the caller answered
+        self.answered_at = 0.0
         self.no_answer = False
         self.done = False
         self.agent_left = False
@@ -432,8 +434,12 @@ class Acd:
             key=name,
         )
         ready = any(a.state is A.READY for a in members)
-        names = ["please_hold" if ready else "all_busy"]
-        names += self._position_prompts(entry)
+        # the place in line first: a caller whose agent answers at once still hears it
+        names = self._position_prompts(entry)
+        if not ready:
+            names.append("all_busy")
+        elif entry.origposition > 1:  # "you are next" already asks the caller to hold
+            names.append("please_hold")
         if spec.callback_key and call.src and (entry.origposition > 1 or not ready):
             names.append("callback_offer")
         entry.next_announce = self.t + spec.announce_frequency
@@ -825,10 +831,16 @@ class Acd:
         self._fire(agent.id, "offer", call=call.uniqueid, queue=entry.queue)
 
     def callback_answered(self, app: CallbackApp, call: Call) -> None:
+        """The reserved agent lifted the phone: the caller is being dialled (CONNECT when they answer)."""
+        app.lifted = True
+        app.entry.offered.clear()  # reserved through this call now, no longer an offer
+        self._fire(app.agent, "answer")
+
+    def callback_connected(self, app: CallbackApp, call: Call) -> None:
+        """The caller answered the callback: they leave the line, with their whole wait as hold time."""
         entry = app.entry
         app.connected = True
         entry.offered.clear()
-        self._fire(app.agent, "answer")
         q = self.queues[entry.queue]
         holdtime = round(self.t - entry.joined)
         q.answered += 1
@@ -843,11 +855,11 @@ class Acd:
             call.uniqueid,
             round(self.t - entry.offer_started),
         )
-        app.answered_at = self.t  # type: ignore[attr-defined]
+        app.answered_at = self.t
         self._drop(entry, "callback")
 
     def callback_no_answer(self, app: CallbackApp, call: Call) -> None:
-        if app.connected or app.done:
+        if app.lifted or app.done:
             return
         app.no_answer = True
         self.ctl.hangup(call)
@@ -860,7 +872,7 @@ class Acd:
         entry = app.entry
         q = self.queues[entry.queue]
         agent = self.book.agents[app.agent]
-        if not app.connected:
+        if not app.lifted:
             # the agent did not lift the phone: like any unanswered offer
             ringtime = round((self.t - entry.offer_started) * 1000)
             self._journal(entry.callid, entry.queue, app.agent, "RINGNOANSWER", ringtime)
@@ -871,8 +883,8 @@ class Acd:
             entry.state = "callback"
             entry.retry_at = self.t + q.spec.retry
             return
-        answered_at = getattr(app, "answered_at", self.t)
-        if call.answer is not None:
+        answered_at = app.answered_at
+        if app.connected:
             event = "COMPLETEAGENT" if app.agent_left else "COMPLETECALLER"
             holdtime = round(answered_at - entry.joined)
             self._journal(
@@ -904,6 +916,10 @@ class Acd:
     def tick(self, now: float) -> None:
         """Wrap-up ends, offer timeouts, announcements, maximum waits, reconciliation, dispatch."""
         self.now = now
+        for cb_id, cb in list(self.callbacks.items()):
+            cb_call = self.ctl.calls.get(cb_id)
+            if cb.lifted and not cb.connected and cb_call is not None and cb_call.answer is not None:
+                self.callback_connected(cb, cb_call)
         for agent in list(self.book.agents.values()):
             if agent.state is A.WRAP_UP and agent.wrap_until is not None and agent.wrap_until <= now:
                 self._fire(agent.id, "wrapup_done")
@@ -917,7 +933,7 @@ class Acd:
             elif entry.state == "calling_back" and now - entry.offer_started >= spec.ring_timeout:
                 cb = self.callbacks.get(entry.cb_call or "")
                 cb_call = self.ctl.calls.get(entry.cb_call or "")
-                if cb is not None and cb_call is not None and not cb.connected:
+                if cb is not None and cb_call is not None and not cb.lifted:
                     self.callback_no_answer(cb, cb_call)
             call = entry.call
             if call is None or entry.callid not in self.entries:
