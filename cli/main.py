@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "cdr": "cli.daemon_cmds:cdr",
     "user": "cli.user_cmds:user",
     "sim": "cli.sim_cmds:sim",
+    "queue": "cli.queue_cmds:queue",
+    "queuelog": "cli.queue_cmds:queuelog",
     "ivr": "cli.ivr_cmds:ivr",
     "rec": "cli.rec_cmds:rec",
     "firewall": "cli.firewall_cmds:firewall",
