@@ -54,6 +54,7 @@ VOICE_START_FRAMES = 3
 VOICE_HANGOVER_FRAMES = 25
 FLOOR_RISE_DB_PER_S = 5.0
 _FAR = 2**62
+_SCREEN_MIN_CHANNELS = 48  # from this many lines, screen before the phase test (fewer ops below it)
 
 
 @dataclass(frozen=True)
@@ -393,13 +394,32 @@ class _ToneBank:
         dc = y[:, :, 2 * nf]
         e_ac = np.maximum(energy - dc * dc / self._sw2, 1e-9)
         P = X.real**2 + X.imag**2
-        prev = np.concatenate([self._prev[:, None, :], X[:, :-1, :]], axis=1)
-        self._prev = X[:, -1, :]
-        err = np.abs(np.angle(X * np.conj(prev) * self._rot)) * self._hz_per_rad
-        ok = (self._p_floor <= P) & (err <= self._tol)  # (c, m, nf)
         share = (P * self._ratio_norm / e_ac[..., None]) @ self._member  # (c, m, groups)
-        nok = ok.astype(np.float64) @ self._member
-        raw = (nok >= self._set_size) & (share >= SHARE_ON) & self._enabled[:, None, None]
+        loud = self._p_floor <= P
+        if c >= _SCREEN_MIN_CHANNELS:
+            # Most lines hold no tone: the phase test (complex maths) runs only on lines where a
+            # frequency set is loud enough and carries its share of the energy in some frame.
+            nloud = loud.astype(np.float64) @ self._member
+            maybe = ((nloud >= self._set_size) & (share >= SHARE_ON)).any(axis=(1, 2))
+            maybe &= self._enabled
+            rows = np.flatnonzero(maybe)
+            prev_all = self._prev
+            self._prev = X[:, -1, :]
+            raw = np.zeros(share.shape, dtype=bool)
+            if rows.size:
+                Xr = X[rows]
+                prev = np.concatenate([prev_all[rows][:, None, :], Xr[:, :-1, :]], axis=1)
+                err = np.abs(np.angle(Xr * np.conj(prev) * self._rot)) * self._hz_per_rad
+                ok = loud[rows] & (err <= self._tol)
+                nok = ok.astype(np.float64) @ self._member
+                raw[rows] = (nok >= self._set_size) & (share[rows] >= SHARE_ON)
+        else:
+            prev = np.concatenate([self._prev[:, None, :], X[:, :-1, :]], axis=1)
+            self._prev = X[:, -1, :]
+            err = np.abs(np.angle(X * np.conj(prev) * self._rot)) * self._hz_per_rad
+            ok = loud & (err <= self._tol)  # (c, m, nf)
+            nok = ok.astype(np.float64) @ self._member
+            raw = (nok >= self._set_size) & (share >= SHARE_ON) & self._enabled[:, None, None]
         power = e_ac / self._sw2  # mean square of the frame
         for k in range(m):
             self._frame(raw[:, k, :], power[:, k], out)
