@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from ccd.telephony.acd import IDLE_STATES, AgentState
 from ccd.telephony.acd_queue import AcdError, QueueSpec
 from ccd.telephony.line import LineState
@@ -15,6 +17,7 @@ A = AgentState
 CALLS = 10_000
 
 
+@pytest.mark.slow
 def test_ten_thousand_calls_leave_no_agent_or_caller_stuck() -> None:
     rng = random.Random(20240601)
     queues = [
