@@ -1,0 +1,1 @@
+"""The supervisor wallboard (`ccd wallboard`, and the live view of `ccd demo`)."""

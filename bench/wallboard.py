@@ -1,0 +1,205 @@
+"""Wallboard and report figures (issue 6): prints, never asserts.
+
+1. Board: 128 lines and 40 agents change state continuously, 10 batches per second, each
+   batch touching every line and every agent; the board runs headless and we measure the
+   process CPU time it uses (process_time) over a fixed wall-time window, and the cells the
+   keyed diff wrote.
+2. Reports: a temp database with 1,000,000 calls (and their queue journal, built with
+   executemany), then every report over the whole period, timed.
+
+    python bench/wallboard.py [--seconds 10] [--calls 1000000] [--skip-reports]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+STATES_LINE = ("idle", "ringing", "wait_answer", "connected", "offhook", "wait_hangup")
+STATES_AGENT = ("ready", "ringing", "on_call", "hold", "wrap_up", "not_ready")
+
+
+class FloodDaemon:
+    """A fake daemon pushing a batch of line and agent changes every 100 ms."""
+
+    def __init__(self, on_event: Any, on_state: Any, lines: int, agents: int) -> None:
+        self.on_event, self.on_state = on_event, on_state
+        self.lines, self.agents = lines, agents
+        self.rng = random.Random(6)
+        self.events = 0
+        self._stop = asyncio.Event()
+
+    async def run(self) -> None:
+        user = {"user": "admin", "role": "admin"}
+        self.on_state("syncing", {"user": user})
+        self.on_state("connected", {"snapshot": [], "user": user})
+        clock = 0.0
+        while not self._stop.is_set():
+            clock += 0.1
+            now = time.time()
+            for i in range(self.lines):
+                st = self.rng.choice(STATES_LINE)
+                self.emit("line.changed", {"line": str(i + 1), "kind": "trunk" if i < 96 else "extension",
+                          "label": f"L{i + 1}", "state": st, "since": clock - self.rng.random() * 60,
+                          "caller": f"1380013{i:04d}" if st != "idle" else None, "caller_name": None,
+                          "call": None})  # fmt: skip
+            for a in range(self.agents):
+                self.emit("agent.changed", {"agent": str(1001 + a), "name": f"A{a}", "extension": str(801 + a),
+                          "state": self.rng.choice(STATES_AGENT), "reason": "", "since": now - self.rng.random() * 300,
+                          "calls_today": self.rng.randint(0, 40)})  # fmt: skip
+            await asyncio.sleep(0.1)
+
+    def emit(self, name: str, data: dict[str, Any]) -> None:
+        self.events += 1
+        self.on_event({"event": name, "data": data})
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def call(self, cmd: str, args: dict[str, Any] | None = None, **_: Any) -> Any:
+        if cmd == "wallboard.stats":
+            return {"now": time.time(), "clock": 0.0, "queues": {}, "agents": {}, "chart": {}}
+        return {}
+
+
+async def bench_board(seconds: float, lines: int, agents: int) -> None:
+    from tui.wallboard.app import WallboardApp
+
+    made: dict[str, FloodDaemon] = {}
+
+    def factory(socket: Any, auth: Any, on_event: Any, on_state: Any) -> FloodDaemon:
+        made["d"] = FloodDaemon(on_event, on_state, lines, agents)
+        return made["d"]
+
+    app = WallboardApp("/nonexistent", backend_factory=factory)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await asyncio.sleep(1.0)  # warm up: tables built
+        cpu0, wall0, cells0, ev0 = (
+            time.process_time(),
+            time.perf_counter(),
+            app.cells_written,
+            made["d"].events,
+        )
+        await asyncio.sleep(seconds)
+        cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - wall0
+        cells = app.cells_written - cells0
+        events = made["d"].events - ev0
+        await pilot.press("q")
+    print(
+        f"board: {lines} lines + {agents} agents, every one changing 10x/s, {wall:.1f} s headless at 200x60"
+    )
+    print(f"  events received      {events / wall:8.0f} /s")
+    print(f"  cells written (diff) {cells / wall:8.0f} /s")
+    print(f"  CPU                  {100 * cpu / wall:8.1f} % of one core (budget 20 %)")
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+def build_db(path: Path, n_calls: int) -> tuple[float, float]:
+    """A database with n calls over 30 days and their queue journal; returns (t0, t1)."""
+    from ccd.clock import VirtualClock
+    from ccd.store import Store
+
+    async def migrate() -> None:
+        s = await Store.open(path, VirtualClock())
+        await s.close()
+
+    asyncio.run(migrate())
+    rng = random.Random(1)
+    t0 = 1767542400.0 - 30 * 86400
+    span = 30 * 86400
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA synchronous = OFF")
+    calls, journal = [], []
+    for i in range(n_calls):
+        start = t0 + span * i / n_calls
+        wait = rng.randint(0, 90)
+        answered = rng.random() < 0.85
+        talk = rng.randint(20, 400)
+        uid = f"{start:.0f}.{i}"
+        trunk = str(1 + i % 8)
+        agent = f"Agent/{1001 + i % 40}"
+        q = ("sales", "support")[i % 2]
+        end = start + wait + (talk if answered else 0)
+        calls.append((uid, uid, "in", start, start + wait if answered else None, end, int(end - start),
+                      talk if answered else 0, f"1380013{i % 10000:04d}", trunk, q, agent if answered else None,
+                      "ANSWERED" if answered else "NO ANSWER", rng.randint(1, 5) if rng.random() < 0.2 else None,
+                      f"1380013{i % 10000:04d}"))  # fmt: skip
+        journal.append((start, uid, q, "NONE", "ENTERQUEUE", "", "", "1"))
+        if answered:
+            journal.append((start + wait, uid, q, agent, "CONNECT", str(wait), uid, "3"))
+            journal.append((end, uid, q, agent, "COMPLETECALLER", str(wait), str(talk), "1"))
+        else:
+            journal.append((end, uid, q, "NONE", "ABANDON", "1", "1", str(wait)))
+    conn.executemany(
+        'INSERT INTO calls(uniqueid, linkedid, direction, start, answer, "end", duration, billsec, src, trunk, '
+        "queue, agent, disposition, survey_score, peer_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        calls,
+    )
+    conn.executemany(
+        "INSERT INTO journal(ts, callid, queue, agent, event, data1, data2, data3) VALUES (?,?,?,?,?,?,?,?)",
+        journal,
+    )
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+    return t0, t0 + span
+
+
+async def bench_reports(path: Path, t0: float, t1: float, n_calls: int) -> None:
+    from ccd.clock import VirtualClock
+    from ccd.config import config_from_text
+    from ccd.metrics.reports import REPORTS, run_report
+    from ccd.store import Store
+    from ccd.store.db import CHINA_TZ
+
+    cfg = config_from_text('[[queues]]\nname = "sales"\n[[queues]]\nname = "support"\n')
+    store = await Store.open(path, VirtualClock(t1))
+    try:
+        print(f"reports over {n_calls:,} calls (30 days):")
+        for name in REPORTS:
+            for interval in (None, "1h") if name in ("queue", "traffic") else (None,):
+                c0 = time.perf_counter()
+                rep = await run_report(store, cfg, name, t0, t1, now=t1, tz=CHINA_TZ, interval=interval)
+                took = time.perf_counter() - c0
+                label = f"{name}{'/' + interval if interval else ''}"
+                print(
+                    f"  {label:12s} {took:6.2f} s  {len(rep.rows):5d} rows  {'OK' if took <= 1 else 'OVER 1 s'}"
+                )
+    finally:
+        await store.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--lines", type=int, default=128)
+    ap.add_argument("--agents", type=int, default=40)
+    ap.add_argument("--calls", type=int, default=1_000_000)
+    ap.add_argument("--skip-board", action="store_true")
+    ap.add_argument("--skip-reports", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_board:
+        asyncio.run(bench_board(args.seconds, args.lines, args.agents))
+    if not args.skip_reports:
+        with tempfile.TemporaryDirectory(prefix="ccd-bench-") as d:
+            path = Path(d) / "bench.db"
+            c0 = time.perf_counter()
+            t0, t1 = build_db(path, args.calls)
+            print(f"built {args.calls:,} calls + journal in {time.perf_counter() - c0:.1f} s")
+            asyncio.run(bench_reports(path, t0, t1, args.calls))
+
+
+if __name__ == "__main__":
+    main()
