@@ -114,6 +114,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
             lines.append(f"{'':8}can: {r['can']}")
         if r.get("driver"):
             lines.append(f'{"":8}ccd.toml: kind = "{r["driver"]}", port = "{r.get("usb_id") or r["device"]}"')
+        elif r.get("toml"):
+            lines.append(f"{'':8}ccd.toml: {r['toml']}")
         for note in r.get("notes", []):
             lines.append(f"{'':8}note: {note}")
     return "\n".join(lines)
@@ -142,3 +144,123 @@ def devices(as_json: bool, probe: bool, ports: tuple[str, ...], timeout: float) 
     click.echo(_table(rows))
     for p in problems:
         click.echo(f"warning: {p}", err=True)
+
+
+# ---------------------------------------------------------------- DAHDI boards, USB boxes, GSM modems
+
+
+@register_probe
+def probe_dahdi(req: ProbeRequest) -> list[dict[str, Any]]:
+    """DAHDI channels as dahdi_cfg set them up (/proc/dahdi): FXO ports are trunks, FXS ports extensions."""
+    from ccd.drivers.dahdi.discover import list_channels
+
+    rows = []
+    for ch in list_channels():
+        can = {
+            "fxo": "trunk: ring, far-end hang-up, polarity, full-duplex audio (ccd decodes caller ID, DTMF, tones)",
+            "fxs": "extension: ring the phone with caller ID, hook, full-duplex audio",
+        }.get(ch.port, "not an analog port ccd drives")
+        notes = [f"alarm: {' '.join(ch.alarms)}"] if ch.alarms else []
+        if ch.in_use:
+            notes.append("in use (the daemon, or Asterisk, has it open)")
+        rows.append(
+            {
+                "kind": "dahdi",
+                "device": f"channel {ch.channo}",
+                "usb_id": None,
+                "description": f"{ch.name} ({ch.signalling or 'unconfigured'}) on span {ch.span} {ch.span_desc}",
+                "model": f"{ch.span_desc or ch.span_name} {ch.port.upper()} port {ch.name}",
+                "can": can,
+                "driver": None,
+                "toml": f'kind = "dahdi", channels = [{ch.channo}, ...]' if ch.port != "other" else None,
+                "notes": notes,
+            }
+        )
+    return rows
+
+
+@register_probe
+def probe_usbbox(req: ProbeRequest) -> list[dict[str, Any]]:
+    """USB boxes that match a shipped profile (needs libusb; reads descriptors only)."""
+    from ccd.drivers.usbbox.profile import shipped_profiles
+
+    profiles = shipped_profiles()
+    if not profiles:
+        return []
+    try:
+        import usb.core
+
+        found = list(usb.core.find(find_all=True))
+    except Exception as e:  # no libusb, no permission: say so, do not fail the listing
+        if type(e).__name__ == "NoBackendError":
+            return []  # no libusb: no USB listing at all (the serial probe still works)
+        raise
+    rows = []
+    for dev in found:
+        for prof in profiles:
+            if (dev.idVendor, dev.idProduct) != (prof.vid, prof.pid):
+                continue
+            caps = ["ring", "hook"] + (["caller ID"] if prof.has_cid else []) + (
+                ["seize/release"] if prof.hook_control else []
+            )  # fmt: skip
+            rows.append(
+                {
+                    "kind": "usbbox",
+                    "device": f"usb {dev.bus}:{dev.address}",
+                    "usb_id": prof.usb_id,
+                    "description": prof.name,
+                    "model": prof.name,
+                    "can": ", ".join(caps)
+                    + f" on {prof.lines} line(s); audio via ALSA only (not yet read by ccd)",
+                    "driver": None,
+                    "toml": f'kind = "usbbox", profile = "{prof.path}"',
+                    "notes": [f"profile source: {prof.source}"] if prof.source else [],
+                }
+            )
+    return rows
+
+
+GSM_USB_VENDORS = {0x2C7C: "Quectel", 0x1E0E: "SIMCom", 0x12D1: "Huawei", 0x19D2: "ZTE", 0x1BBB: "Alcatel"}
+
+
+@register_probe
+def probe_gsm(req: ProbeRequest) -> list[dict[str, Any]]:
+    """GSM/4G modems for SMS: serial ports of known module makers; with --probe, AT+CGMI/+CGMM on them."""
+    from ccd.drivers.modem.discover import list_serial_ports
+
+    ports = [p for p in list_serial_ports() if p.vid in GSM_USB_VENDORS]
+    rows = []
+    for port in ports:
+        row: dict[str, Any] = {
+            "kind": "gsm",
+            "device": port.device,
+            "usb_id": port.usb_id or None,
+            "description": port.description,
+            "model": f"{GSM_USB_VENDORS[port.vid or 0]} module",
+            "can": "SMS send and receive (Chinese too), delivery reports, caller ID of voice calls",
+            "driver": None,
+            "toml": f'kind = "sms", port = "{port.device}"',
+            "notes": ["modules expose several ports and only one takes AT commands: try each with --probe"],
+        }
+        if req.probe:
+            try:
+                ident = identify_gsm(port.device, req.timeout)
+            except (OSError, TimeoutError) as e:
+                row["notes"] = [f"no AT answer ({e})"]
+            else:
+                row["model"] = f"{ident[0]} {ident[1]}".strip()
+                row["identity"] = {"cgmi": ident[0], "cgmm": ident[1]}
+                row["notes"] = ['this port answers AT commands: use it for kind = "sms"']
+        rows.append(row)
+    return rows
+
+
+def identify_gsm(device: str, timeout: float = 1.0) -> tuple[str, str]:
+    """(manufacturer, model) from AT+CGMI / AT+CGMM. Blocking: for the CLI only."""
+    import serial
+
+    from ccd.drivers.modem.discover import _ask
+
+    with serial.Serial(device, 115200, timeout=timeout, write_timeout=timeout, exclusive=True) as ser:
+        _ask(ser, "ATE0")
+        return " ".join(_ask(ser, "AT+CGMI")), " ".join(_ask(ser, "AT+CGMM"))
