@@ -97,6 +97,8 @@ class Daemon:
         self._leg_seq: dict[tuple[str, int], int] = {}
         # callables (rx_all, tx_all, now) run every tick after mixing; rows are Line.row
         self.taps: list[Any] = []
+        # callables (now) run every tick right after the engine's timers (the ACD's clock)
+        self.tickers: list[Any] = []
         self.started_wall = 0.0
 
     # ------------------------------------------------------------------ build
@@ -228,6 +230,9 @@ class Daemon:
 
         self.callcenter = CallCenter(self)
         self.callcenter.setup()
+        from ccd.server.acd_commands import build_acd
+
+        build_acd(self)  # queues and agents: the "queue" application and its clock
 
     def _prompt_library(self) -> Any:
         """The voice prompts: [daemon] voices, or the prompts shipped next to the package."""
@@ -425,6 +430,11 @@ class Daemon:
             engine.handle_device(event, now)
         self._run_dsp(rx_all, now)
         engine.tick(now)
+        for ticker in self.tickers:
+            try:
+                ticker(now)
+            except Exception:
+                log.exception("ticker %r failed", ticker)
         self._tx, finished = self.media.mix(rx_all)
         for tap in self.taps:  # recorders, monitors: they see what each line heard and said
             try:

@@ -96,10 +96,7 @@ def build_acd(daemon: Daemon) -> Acd:
     engine.register_app("queue", lambda target: AcdApp(acd, _known_queue(acd, target)))
     daemon.acd = acd  # type: ignore[attr-defined]
 
-    def heartbeat(rx: Any, tx: Any, now: float) -> None:
-        acd.tick(now)
-
-    daemon.taps.append(heartbeat)
+    daemon.tickers.append(acd.tick)
     return acd
 
 
