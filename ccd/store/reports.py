@@ -97,7 +97,7 @@ class ReportQueries:
         WITH th(queue, t, s) AS ({th_sql}),
         j AS (SELECT ts, callid, queue, event, data1, data2, data3, data4 FROM journal
               WHERE ts >= ? AND ts < ? AND queue IS NOT NULL AND queue != 'NONE' {qfilter}),
-        cb AS (SELECT DISTINCT queue, callid FROM j WHERE event = 'CALLBACK'),
+        cb AS MATERIALIZED (SELECT DISTINCT queue, callid FROM j WHERE event = 'CALLBACK'),
         k AS (SELECT j.*, {b} AS bucket, coalesce(th.t, ?) AS t, coalesce(th.s, ?) AS s,
                      CAST(j.data1 AS REAL) AS d1, CAST(j.data3 AS REAL) AS d3,
                      (j.event = 'CONNECT' AND EXISTS (SELECT 1 FROM cb WHERE cb.queue = j.queue
