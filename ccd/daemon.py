@@ -233,6 +233,9 @@ class Daemon:
         from ccd.server.acd_commands import build_acd
 
         build_acd(self)  # queues and agents: the "queue" application and its clock
+        from ccd.telephony.external import ExternalApp
+
+        self.engine.register_app("external", ExternalApp)
 
     def _prompt_library(self) -> Any:
         """The voice prompts: [daemon] voices, or the prompts shipped next to the package."""

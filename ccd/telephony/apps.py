@@ -62,6 +62,9 @@ class CallControl(Protocol):
     def disconnect(self, call: Call, extension: str) -> None:
         """Take an extension out of the call (it hears busy tone until it hangs up)."""
 
+    def dial_external(self, call: Call, number: str) -> bool:
+        """Seize a free trunk and dial `number`; the caller is bridged to it once dialled."""
+
     def hangup(self, call: Call, disposition: str | None = None) -> None:
         """End the call: release the trunk and every extension still in it."""
 

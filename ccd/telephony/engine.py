@@ -763,17 +763,37 @@ class Engine:
             "call.offered", {**call.snapshot(), "extension": target.id}, key=f"{call.uniqueid}/{target.id}"
         )
 
-    def _seize_and_dial(self, call: Call, ext: Line, number: str) -> None:
-        def is_free(trunk_id: str) -> bool:
-            trunk = self.lines.get(trunk_id)
-            return (
-                trunk is not None
-                and trunk.state is S.IDLE
-                and trunk.caps.hook_control
-                and not trunk.spec.passthrough
-            )
+    def _trunk_free(self, trunk_id: str) -> bool:
+        trunk = self.lines.get(trunk_id)
+        return (
+            trunk is not None
+            and trunk.state is S.IDLE
+            and trunk.caps.hook_control
+            and not trunk.spec.passthrough
+        )
 
-        trunk_id = self.router.hunt(ext.id, is_free)
+    def dial_external(self, call: Call, number: str) -> bool:
+        """Seize a free trunk for an answered inbound call and dial `number` on it; the caller
+        is bridged to it when the digits are out (an IVR `external` exit, a forward). False when
+        no trunk is free — the caller's own line stays as it is."""
+        caller = self.lines.get(call.trunk) if call.trunk else None
+        trunk_id = self.router.hunt(caller.id if caller else "*", self._trunk_free)
+        if trunk_id is None:
+            return False
+        trunk = self.lines[trunk_id]
+        call.number_to_dial = number
+        call.dstchannel = trunk.id
+        call.dst = number
+        self._fire(trunk, "select")
+        self._add_leg(call, trunk, "callee")
+        self._cmd(trunk, dev.OffHook(trunk.id))
+        self._fire(trunk, "seize")
+        if trunk.caps.hw_dial:
+            self._send_digits(trunk, call)
+        return True
+
+    def _seize_and_dial(self, call: Call, ext: Line, number: str) -> None:
+        trunk_id = self.router.hunt(ext.id, self._trunk_free)
         if trunk_id is None:
             log.warning("call %s: no free trunk for %s", call.uniqueid, ext.id)
             call.outcome = CONGESTION
@@ -949,6 +969,8 @@ class Engine:
             old, call.app = call.app, None
             old.stop(self, call)
         call.timers.clear()
+        for ext_id in sorted(call.offered):  # phones still ringing for the call stop first
+            self.stop_ring(call, ext_id)
         if kind == "hangup":
             self.hangup(call)
             return

@@ -144,3 +144,17 @@ async def test_internal_call_between_extensions(office: Daemon) -> None:
     await office.run_for(0.5)
     cdr = (await office.store.calls.last(1))[0]
     assert cdr.direction == "internal" and cdr.disposition == "ANSWERED"
+
+
+async def test_caller_sent_out_on_another_trunk(office: Daemon) -> None:
+    office.sim.set_callee("13900004444", "answer", answer_after=4.0, talk=20.0)
+    office.sim.place_call("1", "13800138000", talk=60.0)
+    await office.run_for(7.0)
+    call = next(iter(office.engine.calls.values()))
+    office.engine.route(call, "external", "13900004444")
+    office._apply(office.engine.drain())
+    assert state(office, "801") is LineState.IDLE  # the phones stopped ringing
+    await office.run_for(25.0)
+    assert state(office, "1") is LineState.CONNECTED
+    assert state(office, "2") is LineState.CONNECTED  # the outside line, bridged
+    assert office.sim.calls["2"].dialled == "13900004444"
