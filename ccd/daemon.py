@@ -36,6 +36,7 @@ from ccd.drivers.base import (
     DriverUnavailable,
     LineKind,
     LineSpec,
+    SmsReceived,
     UnsupportedCommand,
     load_driver_class,
 )
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 TICK = 0.02
 # socket commands beyond the engine's: each module has build_registry(daemon)
 EXTRA_REGISTRIES: list[str] = [
+    "ccd.server.sms_commands",
     "ccd.server.crm_commands",
     "ccd.server.acd_commands",
     "ccd.server.report_commands",
@@ -418,11 +420,13 @@ class Daemon:
         events = []
         for slot in self.slots:
             drv = slot.driver
-            n = drv.channels
-            if n <= 0:
+            n = max(drv.channels, 0)
+            if not slot.ok and n == 0:
                 continue
             try:
-                result = drv.tick(now, self._tx[slot.offset : slot.offset + n])
+                # drivers without lines (an SMS modem) still tick: that is how their events arrive
+                tx = self._tx[slot.offset : slot.offset + n] if n else _NO_AUDIO
+                result = drv.tick(now, tx)
             except Exception:
                 log.exception("driver %s failed in tick", drv.name)
                 continue
@@ -430,7 +434,10 @@ class Daemon:
             if result.rx is not None:
                 rx_all[slot.offset : slot.offset + n] = result.rx
         for event in events:
-            engine.handle_device(event, now)
+            if isinstance(event, SmsReceived):
+                self._sms_received(event)
+            else:
+                engine.handle_device(event, now)
         self._run_dsp(rx_all, now)
         engine.tick(now)
         for ticker in self.tickers:
@@ -493,6 +500,12 @@ class Daemon:
         assert self.engine is not None
         self._cid_at = time.perf_counter()
         self.engine.handle_caller_id(line.id, cid, now)
+
+    def _sms_received(self, event: SmsReceived) -> None:
+        """An incoming SMS: to the clients at once, and onto the customer's timeline."""
+        data = {"line": event.line, "from": event.sender, "text": event.text, "at": event.at, **event.extra}
+        self.bus.emit("sms.received", data, key=None)
+        self._store_q.put_nowait(Persist("sms_note", data))
 
     # ------------------------------------------------------------------ actions
     def _apply(self, actions: list[Any]) -> None:
@@ -557,6 +570,15 @@ class Daemon:
             seq = self._leg_seq.get((a["uniqueid"], a["seq"]), a["seq"])
             fields = {k: a[k] for k in ("answer", "end", "disposition") if a.get(k) is not None}
             await calls.update_leg(a["uniqueid"], seq, **fields)
+        elif op == "sms_note":
+            found = await self.store.customers.find_by_number(a["from"]) if a.get("from") else []
+            if found:
+                await self.store.notes.add(
+                    found[0].id, "sms", f"SMS from {a['from']}: {a['text']}", status="new"
+                )
+            await self.store.journal.append(
+                self.clock.wall(), "NONE", "NONE", "NONE", "SMS", a.get("from"), a["text"][:200]
+            )
         elif op == "journal":
             await self.store.journal.append(
                 a["ts"], a["callid"], a["queue"], a["agent"], a["event"], *a["data"]
@@ -588,6 +610,8 @@ class Daemon:
             "calls": self.engine.snapshot_calls(),
         }
 
+
+_NO_AUDIO = np.zeros((0, FRAME), dtype=np.int16)
 
 _BEGIN_FIELDS = (
     "uniqueid",

@@ -58,6 +58,8 @@ DEFAULT_TOPIC_ROLES: dict[str, str] = {
     "sim": "agent",
     "sms": "agent",
     "voicemail": "agent",
+    "recording": "supervisor",
+    "survey": "supervisor",
     "wallboard": "supervisor",
     "supervisor": "supervisor",
     "admin": "admin",
