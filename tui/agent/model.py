@@ -1,9 +1,10 @@
 """The agent's own state as the terminal sees it: pure logic, no Textual, no I/O, no clock.
 
 Fed with the daemon's events, it answers "what state am I in, since when, and which call is
-mine". When the daemon has the call-center logic (``agent.changed`` events), the daemon is the
-truth; before that, or on a daemon without it, the state follows the call events for the
-agent's extension (ringing, on call, wrap-up), so the bar still tells the truth about the phone.
+mine". The state follows the call events for the agent's extension at once (ringing, on call,
+wrap-up), so the bar tells the truth about the phone even on a daemon without call-center
+logic; when the daemon reports agent states (``agent.changed``), its word overrides, and the
+app asks ``agent.state`` after each answer and hang-up to resynchronise.
 """
 
 from __future__ import annotations
@@ -118,9 +119,8 @@ class AgentModel:
                     offer=dict(data),
                 )
                 changed |= {"call", "pop"}
-            if not self.daemon_states:
-                self.set_state("ringing", now)
-                changed.add("state")
+            self.set_state("ringing", now)
+            changed.add("state")
         elif name == "call.snapshot" and self._mine(data) and data.get("state") != "ended":
             if not mine:
                 peer = data.get("src") if data.get("direction") != "out" else data.get("dst")
@@ -135,36 +135,31 @@ class AgentModel:
                     offer=dict(data),
                 )
                 changed |= {"call", "pop"}
-            if not self.daemon_states:
-                self.set_state("on_call" if data.get("state") == "up" else "ringing", now)
-                changed.add("state")
+            self.set_state("on_call" if data.get("state") == "up" else "ringing", now)
+            changed.add("state")
         elif name == "call.dialing" and self._mine(data) and not mine:
             self.call = CallInfo(
                 call=call_id or "", number=data.get("number") or data.get("dst") or "", direction="out",
                 state="dialing", offered_at=now, offer=dict(data),
             )  # fmt: skip
             changed |= {"call", "pop"}
-            if not self.daemon_states:
-                self.set_state("on_call", now)
-                changed.add("state")
+            self.set_state("on_call", now)
+            changed.add("state")
         elif name == "call.answered" and mine and self.call is not None:
             by = data.get("by")
             if by in (None, self.extension) or self.extension in (data.get("lines") or ()):
                 self.call.state, self.call.answered_at = "up", now
-                if not self.daemon_states:
-                    self.set_state("on_call", now)
-                    changed.add("state")
+                self.set_state("on_call", now)
+                changed.add("state")
             else:  # picked up at another desk
                 self.call = None
-                if not self.daemon_states:
-                    self.set_state("ready", now)
-                    changed.add("state")
+                self.set_state("ready", now)
+                changed.add("state")
             changed.add("call")
         elif name == "call.ended" and mine and self.call is not None:
             self.call.state, self.call.ended_at = "ended", now
             self.last_call, self.call = self.call, None
-            if not self.daemon_states:
-                self.set_state("wrap_up" if self.last_call.answered_at else "ready", now)
-                changed.add("state")
+            self.set_state("wrap_up" if self.last_call.answered_at else "ready", now)
+            changed.add("state")
             changed.add("call")
         return changed

@@ -82,7 +82,8 @@ class CustomerForm(Vertical):
 
     DEFAULT_CSS = """
     CustomerForm { height: auto; }
-    CustomerForm Input { height: 3; }
+    CustomerForm Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    CustomerForm Input:focus { background: $primary 30%; }
     CustomerForm .field-error { color: $error; height: auto; }
     CustomerForm #form-title { text-style: bold; }
     """

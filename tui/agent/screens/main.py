@@ -120,23 +120,29 @@ class MainScreen(Screen[None]):
 
     def show_pop(self, bundle: dict[str, Any]) -> None:
         """Paint the pop; an unknown caller gets the new-customer form, filled in."""
-        app = self.agent_app
         self.bundle = bundle
         self.query_one(ScreenPop).show(bundle)
-        holder = self.query_one("#new-customer", VerticalScroll)
-        holder.remove_children()
         unknown = not bundle.get("customers") and bundle.get("present", True) and bundle.get("number")
-        holder.display = bool(unknown)
+        prefill: dict[str, str] | None = None
         if unknown:
-            number = bundle["number"]
             prefill = {
-                "number": number,
+                "number": bundle["number"],
                 "location": " ".join(x for x in (bundle.get("location"), bundle.get("carrier")) if x),
                 "name": (bundle.get("offer") or {}).get("caller_name") or "",
             }
             if bundle.get("location"):
                 prefill["address"] = bundle["location"]
-            holder.mount(CustomerForm(None, prefill=prefill, fields=app.fields, id="pop-form"))
+        self._swap_form(prefill)
+
+    @work(exclusive=True, group="pop-form")
+    async def _swap_form(self, prefill: dict[str, str] | None) -> None:
+        holder = self.query_one("#new-customer", VerticalScroll)
+        await holder.remove_children()
+        holder.display = prefill is not None
+        if prefill is not None:
+            await holder.mount(
+                CustomerForm(None, prefill=prefill, fields=self.agent_app.fields, id="pop-form")
+            )
 
     @on(CustomerForm.Saved, "#pop-form")
     def _filed(self, event: CustomerForm.Saved) -> None:
@@ -179,6 +185,19 @@ class MainScreen(Screen[None]):
             self.refresh_bar()
         if name == "call.ended" and "call" in changed:
             self.run_worker(self.refresh_side(), group="side", exclusive=True)
+        if (
+            name in ("call.answered", "call.ended")
+            and "call" in changed
+            and self.agent_app.has_agent_commands
+        ):
+            self.run_worker(self._resync_state(), group="resync", exclusive=True)
+
+    async def _resync_state(self) -> None:
+        app = self.agent_app
+        state = await app.rpc("agent.state", quiet=("E_UNKNOWN_COMMAND",))
+        if isinstance(state, dict):
+            app.model.apply_agent(state, app.now())
+            self.refresh_bar()
 
     def connection_changed(self, state: str, info: dict[str, Any]) -> None:
         if not self.is_mounted or not self.query("#banner"):

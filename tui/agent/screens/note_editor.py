@@ -87,7 +87,11 @@ class NoteEditor(ModalScreen[dict[str, Any] | None]):
             yield Static(f"备注 Note on {self.customer['name']}" + (f"  call {self.call}" if self.call else ""),
                          classes="dialog-title")  # fmt: skip
             yield Label("分类 Category")
-            yield Select(cats, value=self.draft.get("category", Select.BLANK), id="n-category")
+            chosen = self.draft.get("category")
+            if chosen in {v for _, v in cats}:
+                yield Select(cats, value=chosen, id="n-category")
+            else:
+                yield Select(cats, id="n-category")
             yield Static("", id="err-category", classes="field-error")
             yield Label("状态 Status")
             yield Select(STATUSES, value=self.draft.get("status", "new"), allow_blank=False, id="n-status")
@@ -113,7 +117,8 @@ class NoteEditor(ModalScreen[dict[str, Any] | None]):
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
         key = "category" if event.select.id == "n-category" else "status"
-        self.draft[key] = event.value
+        if isinstance(event.value, str):
+            self.draft[key] = event.value
 
     def show_errors(self, errors: dict[str, str]) -> None:
         for key in ("category", "follow_up_at", "text", "form"):
