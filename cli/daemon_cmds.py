@@ -139,6 +139,7 @@ def demo(config_path: str | None, no_traffic: bool, plain: bool) -> None:
                 )
             # desk 801 is yours (agent 1001): it rings, but only you lift it
             sim.set_auto_answer("801", None)
+        await _seat_virtual_agents(daemon, skip=("801",))
         try:
             await _live_view(daemon, plain)
         finally:
@@ -150,6 +151,26 @@ def demo(config_path: str | None, no_traffic: bool, plain: bool) -> None:
     except KeyboardInterrupt:
         pass
     click.echo("ccd demo stopped")
+
+
+async def _seat_virtual_agents(daemon: Any, skip: tuple[str, ...]) -> None:
+    """Log the demo's virtual agents in, ready, at their desks (their phones answer by
+    themselves); the seats in `skip` are left for the people trying the demo."""
+    acd = getattr(daemon, "acd", None)
+    if acd is None:
+        return
+    for user in await daemon.store.users.list():
+        if user.role != "agent" or not user.extension or user.extension in skip:
+            continue
+        if user.extension not in daemon.lines:
+            continue
+        try:
+            acd.login(
+                user.login, name=user.name, extension=user.extension, agent_no=user.agent_no, ready=True
+            )
+        except Exception as exc:  # already logged in from the journal, or a seat taken
+            log.info("demo agent %s not seated: %s", user.login, exc)
+    daemon._apply(daemon.engine.drain())
 
 
 async def _live_view(daemon: Any, plain: bool) -> None:

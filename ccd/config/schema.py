@@ -31,7 +31,7 @@ from typing import Any
 from ccd.config.fields import IDENT_GROUPS, Context, register_names, setting
 from ccd.config.problems import did_you_mean
 from ccd.config.sections_acd import AcdConfig, AgentConfig, QueueConfig
-from ccd.config.sections_callcenter import (  # noqa: F401  (annotations of Config)
+from ccd.config.sections_callcenter import (
     CallCenterConfig,
     IvrFlowConfig,
     MailboxConfig,
@@ -163,7 +163,10 @@ class TrafficConfig:
         (20.0, 90.0), min=0, check=_range_pair, doc="how long callers wait before hanging up, seconds"
     )
     keys: str = setting(
-        "", pattern=_DIAL_STRING, pattern_doc="must be DTMF digits (0-9 * # A-D)", doc="keys callers press"
+        "",
+        pattern=r"[0-9*#A-Da-d]*(\|[0-9*#A-Da-d]*)*",
+        pattern_doc="must be DTMF digits (0-9 * # A-D), alternatives separated by |",
+        doc="keys callers press after answer; 'a|b|c' picks one at random per caller",
     )
     withheld: float = setting(0.05, min=0, max=1, doc="fraction of callers with caller ID withheld")
 

@@ -774,11 +774,13 @@ class SimDriver(Driver):
                         + "".join(str(d) for d in self.rng.integers(0, 10, 9))
                     )
                 cid = self.default_cid
+            choices = str(traffic["keys"]).split("|")
+            press = choices[int(self.rng.integers(0, len(choices)))]
             self.place_call(
                 trunk,
                 number,
                 cid=cid,
-                press=traffic["keys"],
+                press=press,
                 talk=float(self.rng.uniform(*traffic["talk"])),
                 hangup_after=float(self.rng.uniform(*traffic["patience"])),
             )
