@@ -34,6 +34,7 @@ from ccd.drivers.base import (
     Driver,
     DriverError,
     DriverUnavailable,
+    LineAlarm,
     LineKind,
     LineSpec,
     SmsReceived,
@@ -54,6 +55,7 @@ EXTRA_REGISTRIES: list[str] = [
     "ccd.server.acd_commands",
     "ccd.server.report_commands",
     "ccd.server.callcenter_commands",
+    "ccd.server.linetest_commands",
 ]
 FRAME = 160
 
@@ -101,6 +103,10 @@ class Daemon:
         self.taps: list[Any] = []
         # callables (now) run every tick right after the engine's timers (the ACD's clock)
         self.tickers: list[Any] = []
+        # line id -> callable (event, now): that line's device events go there, not to the engine
+        # (a `ccd line test` holds the line); alarms still reach the engine
+        self.line_tests: dict[str, Any] = {}
+        self._line_dsp: dict[str, tuple[Any, int]] = {}  # line id -> (its own DSP bank, row)
         self.started_wall = 0.0
 
     # ------------------------------------------------------------------ build
@@ -127,6 +133,12 @@ class Daemon:
             specs: list[LineSpec] = []
             for trunk in cfg.trunks:
                 if trunk.driver == drv_cfg.name:
+                    profile = self.line_profile(trunk.id)
+                    cid = (
+                        profile.cid
+                        if profile is not None and profile.cid and trunk.cid == "auto"
+                        else trunk.cid
+                    )
                     specs.append(
                         LineSpec(
                             trunk.id,
@@ -136,7 +148,7 @@ class Daemon:
                             trunk.number,
                             trunk.passthrough,
                             trunk.phone,
-                            trunk.cid,
+                            cid,
                         )
                     )
             for ext in cfg.extensions:
@@ -144,6 +156,9 @@ class Daemon:
                     specs.append(LineSpec(ext.id, LineKind.EXTENSION, ext.channel, ext.label, ext.id))
             options = drv_cfg.options_dict()
             options.update(clock=self.clock, tone_plan=cfg.daemon.tone_plan)
+            if drv_cfg.kind in _OWN_BUSY_DETECTOR and specs:
+                # a modem runs its own busy detector on its audio: give it the line's real plan
+                options["tone_plan"] = self._line_plan(specs[0].id)
             try:
                 cls = load_driver_class(drv_cfg.kind)
                 driver = cls(drv_cfg.name, specs, options)
@@ -224,6 +239,8 @@ class Daemon:
         )
         self._tx = np.zeros((max(self.rows, 1), FRAME), dtype=np.int16)
         self.engine.prompts = self._prompt_library()
+        for profile in cfg.line_profiles:
+            self.apply_line_profile(profile)
         self._setup_callcenter()
 
     def _setup_callcenter(self) -> None:
@@ -238,6 +255,50 @@ class Daemon:
         from ccd.telephony.external import ExternalApp
 
         self.engine.register_app("external", ExternalApp)
+
+    # ------------------------------------------------------------------ line profiles
+    def line_profile(self, line_id: str) -> Any:
+        """The `[[line_profiles]]` entry of a line (what `ccd line test` measured), or None."""
+        return next((p for p in getattr(self.config, "line_profiles", ()) if p.line == line_id), None)
+
+    def _line_plan(self, line_id: str, profile: Any = None) -> Any:
+        """The tone plan a line listens with: the daemon's, with its profile's busy and dial tones."""
+        from ccd.config.sections_lines import profile_plan
+
+        base = self._tone_plan()
+        return profile_plan(base, profile or self.line_profile(line_id)) or base
+
+    def apply_line_profile(self, profile: Any) -> None:
+        """Make a line use a measured profile: its caller-ID hint and its own busy/dial tones.
+
+        Called for every `[[line_profiles]]` entry at start, and by `line.test` with ``apply``.
+        """
+        from dataclasses import replace
+
+        from ccd.dsp.linebank import LineBankDsp
+
+        line = self.lines.get(profile.line)
+        if line is None or self.engine is None:
+            return
+        configured = next((t.cid for t in self.config.trunks if t.id == line.id), "auto")
+        if profile.cid and configured == "auto" and line.spec.cid != profile.cid:
+            line.spec = replace(line.spec, cid=profile.cid)
+            self._cid_rx.pop(line.id, None)
+        plan = self._line_plan(line.id, profile)
+        if not profile.tones():
+            return
+        if line.caps.audio:
+            self._line_dsp[line.id] = (LineBankDsp(1, plan), line.row)
+            self.dsp.set_enabled(line.row, dtmf=True, tones=False)
+        slot = next((s for s in self.slots if s.driver.name == line.driver), None)
+        opts = getattr(slot.driver, "opts", None) if slot is not None else None
+        if opts is not None and hasattr(opts, "tone_plan") and slot.driver.KIND in _OWN_BUSY_DETECTOR:
+            opts.tone_plan = plan
+            if hasattr(slot.driver, "_busy"):
+                slot.driver._busy = None  # rebuilt with the new plan on the next audio
+        log.info(
+            "line %s uses its measured profile (%s)", line.id, ", ".join(sorted(profile.tones())) or "cid"
+        )
 
     def _prompt_library(self) -> Any:
         """The voice prompts: [daemon] voices, or the prompts shipped next to the package."""
@@ -436,6 +497,8 @@ class Daemon:
         for event in events:
             if isinstance(event, SmsReceived):
                 self._sms_received(event)
+            elif event.line in self.line_tests and not isinstance(event, LineAlarm):
+                self.line_tests[event.line](event, now)
             else:
                 engine.handle_device(event, now)
         self._run_dsp(rx_all, now)
@@ -461,16 +524,11 @@ class Daemon:
         engine = self.engine
         assert engine is not None
         for row, event in self.dsp.process(rx_all):
-            line = self._row_line.get(row)
-            if line is None:
-                continue
-            if hasattr(event, "digit"):
-                if line.kind is LineKind.TRUNK and line.state in (LineState.IDLE, LineState.RINGING):
-                    self._feed_dtmf_cid(line, event, now)
-                    continue
-                engine.handle_digit(line.id, event.digit, now)
-            elif event.end is None:  # a tone recognised (its end is reported separately)
-                engine.handle_tone(line.id, event.tone, now)
+            self._dsp_event(row, event, now)
+        for bank, row in self._line_dsp.values():  # lines with a measured tone plan of their own
+            for _, event in bank.process(rx_all[row : row + 1]):
+                if not hasattr(event, "digit"):
+                    self._dsp_event(row, event, now)
         # FSK caller ID: only trunks that are ringing and still waiting for it
         for line in self.lines.values():
             if line.kind is not LineKind.TRUNK or not line.caps.audio or line.caps.hw_caller_id:
@@ -486,6 +544,20 @@ class Daemon:
                     self._cid_heard(line, cid_event.cid, now)
             elif line.id in self._cid_rx:
                 del self._cid_rx[line.id]
+
+    def _dsp_event(self, row: int, event: Any, now: float) -> None:
+        engine = self.engine
+        assert engine is not None
+        line = self._row_line.get(row)
+        if line is None:
+            return
+        if hasattr(event, "digit"):
+            if line.kind is LineKind.TRUNK and line.state in (LineState.IDLE, LineState.RINGING):
+                self._feed_dtmf_cid(line, event, now)
+                return
+            engine.handle_digit(line.id, event.digit, now)
+        elif event.end is None:  # a tone recognised (its end is reported separately)
+            engine.handle_tone(line.id, event.tone, now)
 
     def _feed_dtmf_cid(self, line: Line, event: Any, now: float) -> None:
         from ccd.dsp.callerid import DtmfCidAssembler
@@ -612,6 +684,7 @@ class Daemon:
 
 
 _NO_AUDIO = np.zeros((0, FRAME), dtype=np.int16)
+_OWN_BUSY_DETECTOR = {"modem"}  # driver kinds that detect busy tone on their own audio
 
 _BEGIN_FIELDS = (
     "uniqueid",

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "wallboard": "cli.wallboard_cmds:wallboard",
     "field": "cli.field_cmds:field",
     "agent": "cli.agent_cmds:agent",
+    "line": "cli.linetest_cmds:line",
 }
 
 

@@ -39,6 +39,7 @@ from ccd.config.sections_callcenter import (
     RewriteConfig,
     ScheduleConfig,
 )
+from ccd.config.sections_lines import LineProfileConfig
 from ccd.config.sections_metrics import MetricsConfig
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,10 @@ def _hex_pair(value: str) -> str | None:
     except ValueError:
         return f'must be a T.35 country code in hex such as "26" (China) or "B5" (USA), got "{value}"'
     return None if len(value) == 2 else f'must be two hex digits such as "26", got "{value}"'
+
+
+def _gci(value: str) -> str | None:
+    return None if value.lower() == "none" else _hex_pair(value)
 
 
 def _vid_pid(value: str) -> str | None:
@@ -199,9 +204,26 @@ class ModemOptions:
     profile: str = setting(
         "auto", choices=("auto", "usr5637", "cx93001", "generic"), what="modem profile", doc="command dialect"
     )
-    gci: str = setting("26", check=_hex_pair, doc="AT+GCI country code in hex (China 26, USA B5)")
+    gci: str = setting(
+        "26", check=_gci, doc='AT+GCI country code in hex (China 26, USA B5), or "none" to skip'
+    )
     baud: int = setting(115200, gt=0, doc="serial speed")
-    cid_mode: str = setting("auto", doc="caller-ID command to use (auto tries +VCID then #CID)")
+    cid_mode: str = setting(
+        "auto", doc="caller-ID command: auto (+VCID=1, else #CID=1), raw, or an AT command"
+    )
+    codec: str = setting(
+        "auto", choices=("auto", "ulaw", "alaw", "u8", "s8", "s16"), what="codec", doc="voice codec (+VSM)"
+    )
+    full_duplex: bool | None = setting(None, doc="use +VTR (unset: what the modem profile says)")
+    soft_busy: bool | None = setting(
+        None, doc="ccd's own busy-tone detector on the audio (unset: on unless the modem detects busy)"
+    )
+    extra_init: tuple[str, ...] = setting((), doc="AT commands sent after the modem's own set-up")
+    command_timeout: float = setting(2.0, gt=0, doc="seconds before a missing OK means a wedged modem")
+    dial_timeout: float = setting(60.0, gt=0, doc="seconds an outgoing call may take to be answered")
+    reopen_interval: float = setting(2.0, gt=0, doc="seconds between tries to reopen a vanished modem")
+    ring_on: float = setting(1.0, gt=0, doc="seconds a RING counts as ring voltage (China: 1 s on)")
+    cid_timeout: float = setting(1.0, gt=0, doc="a caller-ID report is complete after this much quiet")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -213,6 +235,14 @@ class DahdiOptions:
     law: str = setting(
         "alaw", choices=("alaw", "ulaw", "linear"), what="audio law", doc="audio encoding on the board"
     )
+    ring_on: float = setting(1.0, gt=0, doc="seconds a ring counts as ring voltage (China: 1 s on, 4 s off)")
+    cid_signal: str = setting(
+        "fsk-bell202",
+        choices=("fsk-bell202", "fsk-v23", "dtmf"),
+        what="caller-ID signal",
+        doc="caller ID sent to the phones on FXS ports",
+    )
+    reopen_interval: float = setting(2.0, gt=0, doc="seconds between tries to reopen a channel that failed")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -230,6 +260,15 @@ class SmsOptions:
     port: str = setting(doc="serial device")
     baud: int = setting(115200, gt=0, doc="serial speed")
     pin: str = setting("", pattern=_DIGITS, pattern_doc="must be digits only", doc="SIM PIN, if any")
+    smsc: str = setting(
+        "", pattern=_PHONE_NUMBER, pattern_doc="must be a phone number", doc="SMS centre (empty: the SIM's)"
+    )
+    cnmi: str = setting(
+        "AT+CNMI=2,1,0,1,0",
+        pattern=r"AT\+CNMI=[0-9,]*",
+        pattern_doc='must be an AT+CNMI command such as "AT+CNMI=2,1,0,2,0"',
+        doc="how new messages and delivery reports are announced",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,6 +464,9 @@ class Config:
     recording: RecordingConfig = setting(default_factory=RecordingConfig, doc="[recording]")
     metrics: MetricsConfig = setting(default_factory=MetricsConfig, doc="[metrics]: thresholds, targets")
     mailboxes: tuple[MailboxConfig, ...] = setting((), doc="[[mailboxes]]: voicemail boxes")
+    line_profiles: tuple[LineProfileConfig, ...] = setting(
+        (), doc="[[line_profiles]]: what `ccd line test` measured on a trunk"
+    )
     source_path: Path | None = field(default=None, metadata={"internal": True})
 
     @property
@@ -536,6 +578,31 @@ def _line_ports(cfg: Config, ctx: Context) -> None:
                 f"channel {line.channel} of driver '{driver.name}' is already used by "
                 f"{ctx.where((*ctx.path_of(other), 'channel'))}",
             )
+
+
+@cross_check
+def _line_profiles(cfg: Config, ctx: Context) -> None:
+    """One profile per trunk, and its tones must be ones the DSP can detect."""
+    seen: dict[str, LineProfileConfig] = {}
+    for profile in cfg.line_profiles:
+        other = seen.setdefault(profile.line, profile)
+        if other is not profile:
+            ctx.report_at(profile, "line", f"line '{profile.line}' already has a profile: keep one")
+        tones = profile.tones()
+        if not tones:
+            continue
+        try:
+            from ccd.dsp.tones import plan_from_dict
+
+            plan_from_dict(f"line {profile.line}", tones)
+        except ImportError:
+            return
+        except ValueError as exc:
+            found = _DSP_TONE_MESSAGE.match(str(exc))
+            if found and found.group(1) in tones:
+                ctx.report((*ctx.path_of(profile), found.group(1)), found.group(2))
+            else:
+                ctx.report_at(profile, "line", str(exc))
 
 
 @cross_check

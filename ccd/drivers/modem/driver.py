@@ -150,6 +150,7 @@ class ModemOptions:
     tx_hangover: float = 0.4  # half duplex: go back to recording after this much silence to send
     extra_init: tuple[str, ...] = ()
     clock: Any = None
+    tone_plan: Any = None  # the daemon's: a plan name or a TonePlan (for the soft busy detector)
 
     @classmethod
     def from_dict(cls, name: str, options: dict[str, Any]) -> ModemOptions:
@@ -960,9 +961,15 @@ class ModemDriver(Driver):
             return
         if self._busy is None:
             try:
-                from ccd.dsp.tones import ToneDetector, get_plan
+                from ccd.dsp.tones import ToneDetector, TonePlan, get_plan
 
-                self._busy = ToneDetector(get_plan("cn"))
+                plan = self.opts.tone_plan
+                if not isinstance(plan, TonePlan):
+                    try:
+                        plan = get_plan(plan or "cn")
+                    except ValueError:  # a custom plan name: the daemon passes those as TonePlan
+                        plan = get_plan("cn")
+                self._busy = ToneDetector(plan)
             except Exception as e:  # the DSP module is optional for a modem
                 self._busy_failed = True
                 log.warning(
