@@ -26,7 +26,9 @@ def _fake(app: AgentApp) -> Any:
 async def test_unknown_caller_gets_a_prefilled_form_and_is_filed(monkeypatch: pytest.MonkeyPatch) -> None:
     app = make_app("unknown")
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.query("#pop-form #f-number"))
+        await until(
+            pilot, lambda: isinstance(app.screen, MainScreen) and app.screen.query("#pop-form #f-number")
+        )
         form = app.screen.query_one("#pop-form")
         assert form.query_one("#f-number").value == "075512345678"
         assert "深圳" in form.query_one("#f-address").value
