@@ -217,7 +217,7 @@ def test_ranges_and_patterns() -> None:
         "ccd.toml:4: daemon.country: unknown country 'XX' (use an ISO code such as CN)",
         "ccd.toml:8: drivers[0].ring_cadence: cadence needs on/off pairs (an even number of values), got 3",
         "ccd.toml:9: drivers[0].traffic.talk: the first value (minimum) must not exceed the second, got [60.0, 30.0]",
-        'ccd.toml:9: drivers[0].traffic.keys: must be DTMF digits (0-9 * # A-D), got string "1x"',
+        'ccd.toml:9: drivers[0].traffic.keys: must be DTMF digits (0-9 * # A-D), alternatives separated by |, got string "1x"',
         "ccd.toml:9: drivers[0].traffic.withheld: must be between 0 and 1, got 1.5",
     ]
 
