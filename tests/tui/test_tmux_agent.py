@@ -56,12 +56,12 @@ def test_agent_in_tmux_shows_the_caller() -> None:
             return _tmux("capture-pane", "-p", "-t", pane_agent)
 
         _wait("the login screen", lambda: "Agent login" in screen())
-        time.sleep(1.0)  # let the form take focus before typing into it
+        time.sleep(2.0)  # let the form take focus before typing into it (slow under load)
         _tmux("send-keys", "-t", pane_agent, "Enter")  # agent ID is filled in: on to the password
         _tmux("send-keys", "-t", pane_agent, "-l", "1001")
         _tmux("send-keys", "-t", pane_agent, "Enter")
         try:
-            _wait("the main screen", lambda: "分机" in screen() or "ext 801" in screen())
+            _wait("the main screen", lambda: "分机" in screen() or "ext 801" in screen(), 60.0)
         except AssertionError:
             raise AssertionError(screen()) from None
         subprocess.run(
