@@ -632,3 +632,12 @@ _DSP_TONE_MESSAGE = re.compile(r"^tone plan '[^']*', tone '([^']*)': (.*)$", re.
 def section_fields(cls: type) -> Iterable[dataclasses.Field[Any]]:
     """The user-visible keys of a section (for the reference and for tooling)."""
     return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]  # type: ignore[arg-type]
+
+
+@cross_check
+def _ivr_flow_files(cfg: Config, ctx: Context) -> None:
+    """A missing IVR flow file makes the configuration invalid: the daemon would otherwise
+    start and answer the hotline with nothing to play."""
+    for i, entry in enumerate(getattr(cfg, "ivr", ())):
+        if not Path(entry.file).is_file():
+            ctx.report(("ivr", i, "file"), f"no IVR flow file '{entry.file}'")

@@ -42,6 +42,7 @@ def test_agent_in_tmux_shows_the_caller() -> None:
     work = Path(tempfile.mkdtemp(prefix="ccdt-", dir="/tmp"))
     cfg = work / "ccd.toml"
     shutil.copy(ROOT / "ccd.toml", cfg)
+    shutil.copytree(ROOT / "ivr", work / "ivr")  # the demo's IVR flow, next to its config
     session = f"ccd-agent-test-{work.name}"
     sock = work / ".ccd" / "ccd.sock"
     pane_agent = f"{session}:1"
