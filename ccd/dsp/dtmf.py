@@ -2,24 +2,28 @@
 
 How the receiver decides, and why:
 
-* Every 5 ms (hop of 40 samples) a 20 ms Hann window is measured at the eight DTMF frequencies
-  as one matrix product over all windows and all channels (`goertzel.dft_basis`). 20 ms gives
-  bins narrow enough to keep adjacent DTMF frequencies 14 dB apart; the 5 ms hop gives the time
-  resolution that separates a 20 ms burst (must be rejected) from a 40 ms tone (must be accepted).
-* A window is a *hit* for a digit when: the strongest bin of each group is at least 6 dB above the
-  other bins of its group; both tones are above the level floor; the two tones carry most of the
-  window's energy (signal-to-total ratio, DC removed — this is what rejects speech, music and
+* Every 10 ms a 20 ms Hann window is measured at the eight DTMF frequencies, their second
+  harmonics and DC. A 20 ms frame touches three such windows (the end of one, one whole, the start
+  of the next), so one matrix product of the (channels, 160) frame against a fixed (160, 99) basis
+  gives every number the receiver needs for all channels; the pieces of a window that straddles two
+  frames are added. 20 ms gives bins narrow enough to keep adjacent DTMF frequencies 14 dB apart.
+* A window is a *hit* for a digit when: the strongest bin of each group stands 4 dB (strict: 6 dB)
+  above the other bins of its group; both tones are above the level floor; the two tones carry most
+  of the window's energy (signal-to-total ratio, DC removed — this is what rejects speech, music and
   noise); the twist is within limits; and the frequency, measured from the phase advance of each
-  bin between successive windows, is within ±2.2 % of nominal; and neither tone has a second
-  harmonic (music does). The phase measurement is what
-  gives a sharp accept-±1.5 % / reject-±3.5 % edge that a magnitude test alone cannot give.
-* Hits feed a per-channel state machine: a run starts on a strict hit, continues on relaxed hits
-  of the same digit (so a 10 ms drop-out or a noisy window does not split a digit), and ends after
-  four windows (20 ms) without one — a 40 ms pause always gives at least four. A run becomes a
-  digit once it holds six *strong* windows (band energy at least 35 % of the run's peak, i.e. the
-  window is mostly inside the tone): a 40 ms tone gives 7 or 8, a 20-23 ms burst at most 5.
-* The single-line `DtmfDetector` is the batched engine with one channel, so the batched form gives
-  the same events as one detector per line by construction (and a test checks it).
+  bin over 10 ms, is within ±2.2 % of nominal — towards the previous window, or (to continue a
+  digit) towards the next one, so a tone that resumes with a new phase after a drop-out is not
+  lost. A *strict* hit, the only kind that starts a digit, also needs the backward phase, a higher
+  level and share, tighter twist, and no second harmonic (a sung or played note has one).
+* Hits feed a state machine per channel: a run starts on a strict hit and continues on hits of the
+  same digit; three windows (30 ms) without one end it — a 40 ms pause always gives three, a
+  10 ms drop-out at most two. A run is a digit when its length, measured as the sum of its window
+  amplitudes over the largest one (Hann windows at half overlap add up to the tone's length in
+  hops), reaches `CONFIRM_SPAN` hops: a 40 ms tone gives 3 to 4, a 23 ms burst at most 2.3.
+* Decisions are made one window late (the forward phase needs the next window); the decision
+  itself is a few vectorised steps over channels, and Python runs per channel only when a digit
+  ends. `DtmfDetector` (one line) runs the same rules on plain Python floats, since numpy's
+  per-call overhead is what a single line pays for; a test checks both give the same events.
 
 Events are reported when the digit ends (the end sample is then known); `current` gives the digit
 sounding right now, for barge-in. Sample indices count from detector creation or `reset()`.
@@ -29,11 +33,12 @@ Float input is taken on the int16 scale; NaN/inf, wrong shape or dtype raise Val
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ccd.dsp.goertzel import as_samples, dft_basis, frame_windows, hann
+from ccd.dsp.goertzel import Framer, as_samples, dft_basis, hann, place_rows
 from ccd.dsp.levels import SAMPLE_RATE, dbm0_to_peak
 
 log = logging.getLogger(__name__)
@@ -46,8 +51,8 @@ _DIGIT_OF = [_KEYPAD[lo][hi] for lo in range(4) for hi in range(4)]  # index lo*
 _FREQS_OF = {_KEYPAD[lo][hi]: (LOW_FREQS[lo], HIGH_FREQS[hi]) for lo in range(4) for hi in range(4)}
 
 WIN = 160  # analysis window, 20 ms
-HOP = 40  # window spacing, 5 ms
-_KEEP = WIN - HOP
+HOP = 80  # window spacing, 10 ms
+FRAME = 160  # one matrix product per 20 ms frame: two new windows
 
 # Decision thresholds (see module docstring). Levels per tone in dBm0.
 FLOOR_DBM0 = -31.0  # strict: both tones at least this (spec: accept -26, reject -35 and below)
@@ -62,12 +67,9 @@ FREQ_TOL = 0.022  # fraction of nominal frequency (accept 1.5 %, reject 3.5 %; G
 HARMONIC_MAX = 0.05  # second harmonic at most -13 dB under its tone to start a digit
 # [low, high]: is 2 x low far (> 150 Hz) from the high tone, so its bin measures the harmonic alone?
 _LOW_HARMONIC_CLEAR = np.abs(2 * np.array(LOW_FREQS)[:, None] - np.array(HIGH_FREQS)[None, :]) > 150.0
-MISSES_TO_END = 4  # windows (20 ms) without a hit that end a digit
-STRONG_TO_CONFIRM = 6  # strong windows needed to report a digit (40 ms gives 7-8, 23 ms at most 5)
-STRONG_SHARE = 0.35  # a window is strong when its band energy is >= this share of the run peak
-_TOEPLITZ_MAX = 8  # up to this many windows per call, one Toeplitz product; beyond, strided windows
+MISSES_TO_END = 3  # windows (30 ms) without a hit that end a digit
+CONFIRM_SPAN = 2.6  # run length in hops (sum of amplitudes / peak) that makes a digit
 MAX_HELD_GAP = 800  # fillin() gaps longer than this (samples, 100 ms) end a digit in progress
-_ONE = np.zeros(1, dtype=np.intp)  # the channel list of a one-line bank
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,349 +123,461 @@ def dtmf_generate(
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
-class _Run:
-    """A candidate or confirmed digit on one channel (scalar state machine)."""
+# ---------------------------------------------------------------------------------------------
+# Receiver engine. Shared constants: one frame (20 ms) is analysed with one matrix product whose
+# columns give, for the three window pieces that touch the frame, the eight DTMF bins, the DC term
+# and the eight second-harmonic bins (see module docstring).
+# ---------------------------------------------------------------------------------------------
+_NB = 33  # per window piece: re(8), im(8), DC, harmonic re(8), harmonic im(8)
 
-    __slots__ = ("confirmed", "digit", "first_strong", "last_strong", "max_e", "misses", "window_e")
 
-    def __init__(self, digit: int, j: int, e: float) -> None:
-        self.digit = digit
-        self.misses = 0
-        self.max_e = e
-        self.window_e: list[tuple[int, float]] = [(j, e)]
-        self.confirmed = False
-        self.first_strong = j
-        self.last_strong = j
+def _bases() -> tuple[np.ndarray, np.ndarray]:
+    w = hann(WIN)
+    piece = np.concatenate(
+        [dft_basis(LOW_FREQS + HIGH_FREQS, w, SAMPLE_RATE), dft_basis(_HARMONICS, w, SAMPLE_RATE)[:, :16]],
+        axis=1,
+    )
+    # A: the end of window 2b (its second half is the frame's first half); W: window 2b+1 (the
+    # frame); L: the start of window 2b+2 (its first half is the frame's second half).
+    a = place_rows(FRAME, 0, piece[HOP:])
+    l_ = place_rows(FRAME, HOP, piece[:HOP])
+    basis = np.concatenate([a, piece, l_], axis=1)
+    w2 = (w * w)[:, None]
+    energy = np.concatenate([place_rows(FRAME, 0, w2[HOP:]), w2, place_rows(FRAME, HOP, w2[:HOP])], axis=1)
+    return basis.astype(np.float32), energy.astype(np.float32)
+
+
+_HARMONICS = tuple(2.0 * f for f in LOW_FREQS + HIGH_FREQS)
+_BASIS, _EBASIS = _bases()  # (160, 99), (160, 3)
+_BASIS_T = np.ascontiguousarray(_BASIS.T)  # (99, 160): channels-last products
+_EBASIS_T = np.ascontiguousarray(_EBASIS.T)
+_W = hann(WIN)
+_SW, _SW2 = float(_W.sum()), float((_W * _W).sum())
+# |X|^2 of a sine of peak A is (A*sum(w)/2)^2; its windowed energy is A^2/2*sum(w^2).
+_NORM = 2.0 * _SW2 / (_SW * _SW)
+_P_FLOOR = (dbm0_to_peak(FLOOR_DBM0) * _SW / 2.0) ** 2
+_P_LOOSE = (dbm0_to_peak(LOOSE_FLOOR_DBM0) * _SW / 2.0) ** 2
+_F = np.asarray(LOW_FREQS + HIGH_FREQS)
+_ROT = np.exp(-2j * np.pi * _F * HOP / SAMPLE_RATE)  # expected phase advance per hop, conjugated
+_TOL = 2.0 * np.pi * FREQ_TOL * _F * HOP / SAMPLE_RATE  # radians of phase error per hop
+_TW_S = tuple(10 ** (v / 10.0) for v in TWIST_STRICT_DB)
+_TW_L = tuple(10 ** (v / 10.0) for v in TWIST_LOOSE_DB)
+_CLEAR = [bool(_LOW_HARMONIC_CLEAR[d // 4, d % 4]) for d in range(16)]
+_CLEAR_LUT = np.zeros(32, dtype=bool)
+_CLEAR_LUT[:16] = _CLEAR
+_DIGIT_W = np.array([[0, 4, 8, 12], [0, 1, 2, 3]], dtype=np.int64)[:, :, None]  # (group, bin, 1)
+_ROT_C = _ROT[:, None]
+_TOL_C = _TOL[:, None]
+_ROT_L = [complex(r) for r in _ROT]
+_TOL_L = [float(t) for t in _TOL]
+_NO_RUN = -2
+
+
+def _start_sample(j0: int, a0: float, mx: float) -> int:
+    """Tone start from the first window of a run: its centre, moved back by how full the window was.
+
+    A Hann window half filled with tone has its centre on the tone's edge; a full one starts on it.
+    The start is reported half a hop after that edge estimate (the middle of the tone's first
+    10 ms), so noise on the estimate never puts it before the tone.
+    """
+    fill = min(a0 / mx, 1.0) if mx > 0 else 1.0
+    return j0 * HOP - round((fill - 0.5) * WIN) + HOP // 2
 
 
 class _DtmfBank:
-    """The receiver for `channels` lines sharing one time base; the engine behind both APIs."""
+    """The receiver for `channels` lines sharing one time base (vectorised over channels).
+
+    State per channel is a handful of arrays: the run's digit (-2: none), whether it is confirmed,
+    the window of its last hit, its first window and amplitude, and the running sum and peak of its
+    window amplitudes. Python runs per channel only when a digit ends (an event).
+    """
 
     def __init__(self, channels: int, rate: int = SAMPLE_RATE) -> None:
-        if not isinstance(channels, int) or channels < 1:
+        if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
             raise ValueError(f"channels must be a positive integer, got {channels!r}")
         if rate != SAMPLE_RATE:
             raise ValueError(f"DTMF receiver runs at {SAMPLE_RATE} Hz; resample {rate} Hz audio first")
         self.channels = channels
-        freqs = LOW_FREQS + HIGH_FREQS
-        w = hann(WIN)
-        self._basis = dft_basis(freqs, w, rate).astype(np.float32)
-        self._w2 = (w * w).astype(np.float32)
-        self._harm_basis = dft_basis(tuple(2 * f for f in freqs), w, rate)[:, :16].astype(np.float32)
-        sw, sw2 = float(w.sum()), float((w * w).sum())
-        self._sw2 = sw2
-        # |X|^2 of a sine of peak A is (A*sum(w)/2)^2; its windowed energy is A^2/2*sum(w^2).
-        self._ratio_norm = 2.0 * sw2 / (sw * sw)
-        self._p_floor = (dbm0_to_peak(FLOOR_DBM0) * sw / 2.0) ** 2
-        self._p_loose = (dbm0_to_peak(LOOSE_FLOOR_DBM0) * sw / 2.0) ** 2
-        f = np.asarray(freqs)
-        self._rot = np.exp(-2j * np.pi * f * HOP / rate)  # expected advance, conj
-        self._hz_per_rad = rate / (2.0 * np.pi * HOP)
-        self._tol_hz = FREQ_TOL * f
-        self._tw_s = [10 ** (v / 10.0) for v in TWIST_STRICT_DB]
-        self._tw_l = [10 ** (v / 10.0) for v in TWIST_LOOSE_DB]
+        self._framer = Framer(channels, FRAME)
         self._enabled = np.ones(channels, dtype=bool)
-        # Screen: sum|X|^2 > k * E_ac  <=>  share of the 8 bins >= RATIO_LOOSE (never stricter than cand).
-        self._screen_k = np.float32(RATIO_LOOSE / self._ratio_norm * 0.999)
-        self._w2k = (self._w2 * self._screen_k).astype(np.float32)
-        vec = np.ones(17, dtype=np.float32)
-        vec[16] = self._screen_k / sw2
-        self._screen_vec = vec
-        # A digit can only *start* on a strict window: share >= RATIO_STRICT and both tones above the
-        # floor, so the eight bins together hold at least 2 * p_floor. Lines without a run need that.
-        self._strict_over_loose = np.float32(RATIO_STRICT / RATIO_LOOSE)
-        self._a_floor = np.float32(2.0 * self._p_floor * 0.999)
-        self._toeplitz_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.reset_all()
 
     # -- state -----------------------------------------------------------------------------
     def reset_all(self) -> None:
         c = self.channels
-        self._hist = np.zeros((c, _KEEP), dtype=np.float32)
-        self._pending = np.zeros((c, 0), dtype=np.float32)
-        self._prev = np.zeros((c, 16), dtype=np.float32)  # last window's re(8), im(8)
-        self._j = 0  # global index of the next window
-        self._origin = np.zeros(c, dtype=np.int64)  # sample index where each channel was reset
-        self._runs: list[_Run | None] = [None] * c
-        self._has_run = np.zeros(c, dtype=bool)  # mirrors `_runs`, for the vectorised screen
-        self._nruns = 0
-        self._neutral_until = np.full(c, -1, dtype=np.int64)  # windows <= this are ignored
+        self._framer.clear()
+        self._s = np.zeros((5, _NB, c))  # windows 2b-2 .. 2b+1 of the last frame, then the L piece
+        self._en = np.zeros((5, c))
+        self._b = 0  # frames analysed
+        self._origin = np.zeros(c, dtype=np.int64)
+        self._run = np.full(c, _NO_RUN, dtype=np.int64)
+        self._conf = np.zeros(c, dtype=bool)
+        self._lh = np.zeros(c, dtype=np.int64)  # window of the run's last hit
+        self._j0 = np.zeros(c, dtype=np.int64)
+        self._a0 = np.zeros(c)
+        self._sum = np.zeros(c)
+        self._mx = np.full(c, np.inf)
+        self._nrun = 0
+        self._neutral_until = -(2**62)  # windows <= this are ignored (fillin)
 
     def reset(self, ch: int) -> None:
         self._check_channel(ch)
-        self._hist[ch] = 0.0
-        self._pending[ch] = 0.0
-        self._prev[ch] = 0.0
+        self._framer.clear(ch)
+        self._s[:, :, ch] = 0.0
+        self._en[:, ch] = 0.0
         self._origin[ch] = self._samples_seen()
-        if self._runs[ch] is not None:
-            self._nruns -= 1
-        self._runs[ch] = None
-        self._has_run[ch] = False
-        self._neutral_until[ch] = -1
+        if self._run[ch] >= 0:
+            self._nrun -= 1
+        self._clear_run(ch)
+
+    def _clear_run(self, ch: object) -> None:
+        self._run[ch] = _NO_RUN
+        self._conf[ch] = False
+        self._sum[ch] = 0.0
+        self._mx[ch] = np.inf
 
     def _check_channel(self, ch: int) -> None:
         if not isinstance(ch, (int, np.integer)) or not 0 <= ch < self.channels:
             raise ValueError(f"channel must be 0..{self.channels - 1}, got {ch!r}")
 
     def _samples_seen(self) -> int:
-        return self._j * HOP + self._pending.shape[1]
+        return self._b * FRAME + self._framer.pending
 
     def current(self, ch: int) -> str | None:
-        run = self._runs[ch]
-        return _DIGIT_OF[run.digit] if run is not None and run.confirmed else None
+        d = int(self._run[ch])
+        return _DIGIT_OF[d] if d >= 0 and self._conf[ch] else None
 
     # -- processing ------------------------------------------------------------------------
     def feed(self, block: np.ndarray) -> list[tuple[int, DtmfEvent]]:
         """Process a float32 (channels, n) block; return the digits that ended as (channel, event)."""
         out: list[tuple[int, DtmfEvent]] = []
-        n = block.shape[1]
-        if n == 0:
-            return out
-        npend = self._pending.shape[1]
-        m = (npend + n) // HOP
-        if m == 0:
-            self._pending = np.concatenate([self._pending, block], axis=1)
-            return out
-        x = np.empty((self.channels, _KEEP + m * HOP), dtype=np.float32)
-        x[:, :_KEEP] = self._hist
-        if npend == 0 and n == m * HOP:  # the usual case: whole 20 ms frames
-            x[:, _KEEP:] = block
-        else:
-            used = m * HOP - npend
-            x[:, _KEEP : _KEEP + npend] = self._pending
-            x[:, _KEEP + npend :] = block[:, :used]
-            self._pending = block[:, used:].astype(np.float32, copy=True)
-        self._hist = x[:, -_KEEP:]  # x is private to this call: a view is safe
-        self._analyse(x, m, out)
+        for x in self._framer.frames(block):
+            self.analyse(_BASIS_T @ x.T, _EBASIS_T @ (x * x).T, out)
         return out
 
-    def _toeplitz(self, m: int) -> tuple[np.ndarray, np.ndarray]:
-        """Bases for m consecutive windows at once: one product per block, no strided copies."""
-        t = self._toeplitz_cache.get(m)
-        if t is None:
-            rows = _KEEP + m * HOP
-            big = np.zeros((rows, m, 17), dtype=np.float32)
-            big2 = np.zeros((rows, m), dtype=np.float32)
-            for i in range(m):
-                big[i * HOP : i * HOP + WIN, i, :] = self._basis
-                big2[i * HOP : i * HOP + WIN, i] = self._w2k
-            t = (big.reshape(rows, m * 17), big2)
-            self._toeplitz_cache[m] = t
-        return t
-
-    def _analyse(self, x: np.ndarray, m: int, out: list[tuple[int, DtmfEvent]]) -> None:
+    def analyse(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
+        """One frame from its products: `y` (99, C) with `_BASIS_T`, `e` (3, C) with `_EBASIS_T`."""
         c = self.channels
-        # z: per window re(8), im(8), sum(w^2 x); e: k * sum(w^2 x^2); a: sum |X|^2 + k/sum(w^2) * dc^2,
-        # so a - e > 0 exactly when the eight bins hold more than RATIO_LOOSE of the AC energy.
-        if m <= _TOEPLITZ_MAX:
-            basis, basis2 = self._toeplitz(m)
-            z = x @ basis
-            e = (x * x) @ basis2
-            zz = z * z
-            a = (zz.reshape(c * m, 17) @ self._screen_vec).reshape(c, m)
-        else:
-            win = frame_windows(x, WIN, HOP, m).reshape(c * m, WIN)
-            z = (win @ self._basis).reshape(c, m * 17)
-            e = ((win * win) @ self._w2k).reshape(c, m)
-            a = ((z * z).reshape(c * m, 17) @ self._screen_vec).reshape(c, m)
-        j0 = self._j
-        self._j += m
-        prev16 = self._prev
-        self._prev = z[:, -17:-1]
-        # Cheap screen: most windows of most lines hold nothing tone-like. Lines with a digit
-        # running always go on (their misses count).
-        has_run = self._has_run
-        any_run = self._nruns > 0
-        if c == 1:
-            if not any_run and not ((a > e * self._strict_over_loose) & (a >= self._a_floor)).any():
-                return
-            chans = _ONE
-        else:
-            keep = ((a > e * self._strict_over_loose) & (a >= self._a_floor)).any(axis=1)
-            keep &= self._enabled
-            if any_run:
-                keep |= has_run
-            chans = np.flatnonzero(keep)
-            if chans.size == 0:
-                return
-            z, e, prev16 = z[chans], e[chans], prev16[chans]
-        cc = len(chans)
-        y = z.reshape(cc, m, 17).astype(np.float64)
-        sq = y * y
-        P = sq[:, :, :8] + sq[:, :, 8:16]
-        lo, hi = P[:, :, :4], P[:, :, 4:]
-        p_lo = lo.max(axis=2)
-        p_hi = hi.max(axis=2)
-        energy = e.reshape(cc, m).astype(np.float64) / float(self._screen_k)
-        e_ac = np.maximum(energy - sq[:, :, 16] / self._sw2, 1e-9)
-        ratio = (p_lo + p_hi) * self._ratio_norm / e_ac
-        cand = (ratio >= RATIO_LOOSE) & (np.minimum(p_lo, p_hi) >= self._p_loose)
-        cand &= self._enabled[chans][:, None]
-        if not any_run and not cand.any():
-            return
-        il = lo.argmax(axis=2)
-        ih = hi.argmax(axis=2)
-        X = y[:, :, :8] + 1j * y[:, :, 8:16]
-        Xp = (prev16[:, :8] + 1j * prev16[:, 8:16]).astype(np.complex128)
-        prev = np.concatenate([Xp[:, None, :], X[:, :-1, :]], axis=1)
-        # Full checks only where something may be happening.
-        # "The second strongest bin of each group is at most PEAK x the strongest" is "at most one
-        # bin of the group above PEAK x the strongest": counting is cheaper than sorting.
-        pk = np.concatenate([np.repeat(p_lo[..., None], 4, 2), np.repeat(p_hi[..., None], 4, 2)], axis=2)
-        over_s = np.greater(P, PEAK_STRICT * pk).reshape(cc, m, 2, 4).sum(axis=3)
-        over_l = np.greater(P, PEAK_LOOSE * pk).reshape(cc, m, 2, 4).sum(axis=3)
-        peak_s = over_s.max(axis=2) <= 1
-        peak_l = over_l.max(axis=2) <= 1
-        tw = p_hi / np.maximum(p_lo, 1e-30)
-        tw_s = (tw >= self._tw_s[0]) & (tw <= self._tw_s[1])
-        tw_l = (tw >= self._tw_l[0]) & (tw <= self._tw_l[1])
-        rot = X * np.conj(prev) * self._rot
-        ang = np.angle(rot) * self._hz_per_rad  # frequency error in Hz per bin
-        err_lo = np.abs(np.take_along_axis(ang[:, :, :4], il[..., None], 2)[..., 0])
-        err_hi = np.abs(np.take_along_axis(ang[:, :, 4:], ih[..., None], 2)[..., 0])
-        f_ok = (err_lo <= self._tol_hz[il]) & (err_hi <= self._tol_hz[4 + ih])
-        loose = cand & peak_l & tw_l & f_ok
-        strict = (
-            loose
-            & peak_s
-            & tw_s
-            & (ratio >= RATIO_STRICT)
-            & (p_lo >= self._p_floor)
-            & (p_hi >= self._p_floor)
+        prev, prev_en = self._s, self._en
+        s = np.empty((5, _NB, c))
+        s[:2] = prev[2:4]
+        s[2:] = y.reshape(3, _NB, c)
+        s[2] += prev[4]
+        en = np.empty((5, c))
+        en[:2] = prev_en[2:4]
+        en[2:] = e
+        en[2] += prev_en[4]
+        self._s, self._en = s, en
+        k0 = 2 * self._b - 1  # windows decided now: k0 (row 1) and k0 + 1 (row 2)
+        self._b += 1
+        sq = np.square(s[1:3])
+        p = sq[:, 0:8] + sq[:, 8:16]
+        e_ac = np.maximum(en[1:3] - sq[:, 16] / _SW2, 1e-9)
+        p4 = p.reshape(2, 2, 4, c)
+        pk = p4.max(axis=2)  # (window, group, channel)
+        band = pk[:, 0] + pk[:, 1]
+        ratio = band * _NORM / e_ac
+        pmin = np.minimum(pk[:, 0], pk[:, 1])
+        strictish = (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
+        if self._nrun == 0 and not strictish.any():
+            return  # no digit running and none can start: nothing else to look at
+        gt = p4 > PEAK_LOOSE * pk[:, :, None]
+        peak_l = gt.sum(axis=2).max(axis=1) <= 1
+        peak_s = (p4 > PEAK_STRICT * pk[:, :, None]).sum(axis=2).max(axis=1) <= 1
+        sel = gt.reshape(2, 8, c)
+        digit = (gt * _DIGIT_W).sum(axis=(1, 2))
+        tw = pk[:, 1] / np.maximum(pk[:, 0], 1e-30)
+        # Phase advance of each bin from window to window: back (k-1 -> k) and forward (k -> k+1).
+        z = np.empty((4, 8, c), dtype=np.complex128)
+        z.real = s[:4, 0:8]
+        z.imag = s[:4, 8:16]
+        adv = z[1:] * z[:-1].conj()
+        adv *= _ROT_C
+        adv += 0j  # -0.0 -> 0.0, so silence measures as 0 rad in both the batch and line forms
+        okb = np.abs(np.angle(adv)) <= _TOL_C  # (3, 8, c)
+        f_loose = ((okb[:2] | okb[1:]) & sel).reshape(2, 2, 4, c).any(axis=2).all(axis=1)
+        f_strict = (okb[:2] & sel).reshape(2, 2, 4, c).any(axis=2).all(axis=1)
+        hp = (sq[:, 17:25] + sq[:, 25:33]) * sel
+        h = hp.reshape(2, 2, 4, c).sum(axis=2)
+        h_ok = (h[:, 1] <= HARMONIC_MAX * pk[:, 1]) & (
+            (h[:, 0] <= HARMONIC_MAX * pk[:, 0]) | ~_CLEAR_LUT[digit & 31]
         )
-        any_strict = strict.any(axis=1)
-        if any_strict.any():
-            # Second harmonics: DTMF has none, a sung or played note has. This is what keeps
-            # music (equal-tempered notes sit within 1-2 % of DTMF frequencies) from dialling.
-            rows = np.flatnonzero(any_strict)
-            win = frame_windows(x[chans[rows]], WIN, HOP, m)
-            h = win @ self._harm_basis  # (rows, m, 16)
-            ph = h[:, :, :8].astype(np.float64) ** 2 + h[:, :, 8:].astype(np.float64) ** 2
-            h_lo = np.take_along_axis(ph[:, :, :4], il[rows][..., None], 2)[..., 0]
-            h_hi = np.take_along_axis(ph[:, :, 4:], ih[rows][..., None], 2)[..., 0]
-            # The low tone's harmonic bin is only clean when the high tone is not next to it.
-            lo_ok = (h_lo <= HARMONIC_MAX * p_lo[rows]) | ~_LOW_HARMONIC_CLEAR[il[rows], ih[rows]]
-            strict[rows] &= lo_ok & (h_hi <= HARMONIC_MAX * p_hi[rows])
-            any_strict = strict.any(axis=1)
-        step = any_strict | has_run[chans] if any_run else any_strict
-        ks = np.flatnonzero(step)
-        if ks.size == 0:
-            return
-        if ks.size != cc:
-            chans = chans[ks]
-            il, ih, strict, loose, p_lo, p_hi = il[ks], ih[ks], strict[ks], loose[ks], p_lo[ks], p_hi[ks]
-        digit = (il * 4 + ih).tolist()
-        band = (p_lo + p_hi).tolist()
-        strict_l = strict.tolist()
-        loose_l = loose.tolist()
-        runs = self._runs
-        neutral_all = self._neutral_until
-        for k, ch in enumerate(chans.tolist()):
-            run = self._step_channel(
-                ch, runs[ch], j0, int(neutral_all[ch]), digit[k], strict_l[k], loose_l[k], band[k], out
-            )
-            if (run is None) != (runs[ch] is None):
-                has_run[ch] = run is not None
-                self._nruns += 1 if run is not None else -1
-            runs[ch] = run
+        loose = (ratio >= RATIO_LOOSE) & (pmin >= _P_LOOSE) & peak_l & f_loose
+        loose &= (tw >= _TW_L[0]) & (tw <= _TW_L[1])
+        loose &= self._enabled
+        strict = loose & strictish & peak_s & f_strict & h_ok & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
+        d = np.where(loose, digit, -1)
+        amp = np.sqrt(band)
+        cont = d == self._run
+        trans = ~cont & (strict | (self._run >= 0))
+        if k0 > self._neutral_until and not trans.any():
+            # Every running digit goes on in both windows and none starts: the common case.
+            ac = amp * cont
+            self._sum += ac[0]
+            self._sum += ac[1]
+            np.maximum(self._mx, ac[0], out=self._mx)
+            np.maximum(self._mx, ac[1], out=self._mx)
+            np.putmask(self._lh, cont[1], k0 + 1)
+        else:
+            for w in (0, 1):
+                if k0 + w > self._neutral_until:
+                    self._step(k0 + w, d[w], strict[w], amp[w], out)
+        self._conf |= self._sum >= CONFIRM_SPAN * self._mx
 
-    def _step_channel(
-        self,
-        ch: int,
-        run: _Run | None,
-        j0: int,
-        neutral: int,
-        digit: list[int],
-        strict: list[bool],
-        loose: list[bool],
-        band: list[float],
-        out: list[tuple[int, DtmfEvent]],
-    ) -> _Run | None:
-        """One channel's state machine over this block's windows; returns the run left open."""
-        j = j0 - 1
-        for d, s, lo, e in zip(digit, strict, loose, band, strict=True):
-            j += 1
-            if j <= neutral:
-                continue
-            if run is not None:
-                if lo and d == run.digit:
-                    run.misses = 0
-                    if e > run.max_e:
-                        run.max_e = e
-                    if run.confirmed:
-                        if e >= STRONG_SHARE * run.max_e:
-                            run.last_strong = j
-                    else:
-                        run.window_e.append((j, e))
-                        _try_confirm(run)
-                    continue
-                run.misses += 1
-                if run.misses >= MISSES_TO_END:
-                    self._finish(ch, run, out)
-                    run = None
-                elif not run.confirmed and s:
-                    run = None  # an unconfirmed run gives way to a different strict digit
-                else:
-                    continue
-            if s:
-                run = _Run(d, j, e)
-        return run
+    def _step(self, k: int, d: np.ndarray, strict: np.ndarray, amp: np.ndarray, out: list) -> None:
+        """One window of the state machine for every channel (see `_DtmfLine._step`, the same rules)."""
+        run = self._run
+        has = run >= 0
+        cont = d == run
+        ac = amp * cont
+        self._sum += ac
+        np.maximum(self._mx, ac, out=self._mx)
+        np.putmask(self._lh, cont, k)
+        miss = has & ~cont
+        ended = miss & (k - self._lh >= MISSES_TO_END)
+        give = miss & ~ended & ~self._conf & strict
+        start = strict & (~has | ended | give)
+        if ended.any():
+            for ch in np.flatnonzero(ended).tolist():
+                self._finish(ch, out)
+        clear = ended | give
+        if clear.any():
+            self._clear_run(clear)
+        if start.any():
+            np.copyto(run, d, where=start)
+            np.copyto(self._sum, amp, where=start)
+            np.copyto(self._mx, amp, where=start)
+            np.copyto(self._a0, amp, where=start)
+            np.putmask(self._j0, start, k)
+            np.putmask(self._lh, start, k)
+            self._conf[start] = False
+        if clear.any() or start.any():
+            self._nrun = int(np.count_nonzero(run >= 0))
 
-    def _finish(self, ch: int, run: _Run, out: list[tuple[int, DtmfEvent]]) -> None:
-        if run.confirmed:
+    def _finish(self, ch: int, out: list[tuple[int, DtmfEvent]]) -> None:
+        """A run on `ch` ended: report it if it lasted long enough to be a digit."""
+        s, mx = float(self._sum[ch]), float(self._mx[ch])
+        if self._conf[ch] or s >= CONFIRM_SPAN * mx:
             origin = int(self._origin[ch])
-            start = max(0, _centre(run.first_strong) - origin)
-            end = max(start, _centre(run.last_strong) - origin)
-            out.append((ch, DtmfEvent(_DIGIT_OF[run.digit], start, end)))
+            start = max(0, _start_sample(int(self._j0[ch]), float(self._a0[ch]), mx) - origin)
+            end = max(start, int(self._lh[ch]) * HOP - origin)
+            out.append((ch, DtmfEvent(_DIGIT_OF[int(self._run[ch])], start, end)))
 
     def flush(self) -> list[tuple[int, DtmfEvent]]:
         out: list[tuple[int, DtmfEvent]] = []
-        for ch, run in enumerate(self._runs):
-            if run is not None:
-                self._finish(ch, run, out)
-                self._runs[ch] = None
-        self._has_run[:] = False
-        self._nruns = 0
+        for ch in np.flatnonzero(self._run >= 0).tolist():
+            self._finish(ch, out)
+        self._clear_run(slice(None))
+        self._nrun = 0
         return out
 
     def fillin(self, n: int) -> list[tuple[int, DtmfEvent]]:
         """`n` samples were lost: hold the state across the gap instead of calling it silence."""
-        if not isinstance(n, (int, np.integer)) or n < 0:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise ValueError(f"fillin needs a sample count >= 0, got {n!r}")
+        n = int(n)
         if n == 0:
             return []
         if n > MAX_HELD_GAP:
             out = self.flush()
-            total = self._pending.shape[1] + int(n)
-            self._j += total // HOP
-            self._pending = np.zeros((self.channels, total % HOP), dtype=np.float32)
-            self._hist[:] = 0.0
-            self._prev[:] = 0.0
-            self._neutral_until[:] = self._j + WIN // HOP
+            total = self._framer.pending + n
+            self._b += total // FRAME
+            self._framer.pending = total % FRAME
+            self._framer.clear(slice(None))
+            self._s[:] = 0.0
+            self._en[:] = 0.0
+            self._neutral_until = 2 * self._b + 1
             return out
-        # Windows touching the lost samples (and the one after, whose phase reference does) are
-        # neutral: no hit, no miss.
+        # Windows touching the lost samples, and the one after (its phase reference does), are
+        # neutral: no hit, no miss. Misses are counted from the last hit, so move that on.
         start = self._samples_seen()
-        end_window = (start + int(n) + WIN) // HOP  # first window wholly after the gap, and its successor
-        self._neutral_until[:] = np.maximum(self._neutral_until, end_window)
-        return self.feed(np.zeros((self.channels, int(n)), dtype=np.float32))
+        last = (start + n + WIN) // HOP + 1
+        self._neutral_until = max(self._neutral_until, last)
+        np.putmask(self._lh, self._run >= 0, last)
+        return self.feed(np.zeros((self.channels, n), dtype=np.float32))
 
 
-def _try_confirm(run: _Run) -> None:
-    thr = STRONG_SHARE * run.max_e
-    strong = [j for j, e in run.window_e if e >= thr]
-    if len(strong) >= STRONG_TO_CONFIRM:
-        run.confirmed = True
-        run.first_strong = strong[0]
-        run.last_strong = strong[-1]
-        run.window_e = []
-    elif len(run.window_e) > 64:
-        run.window_e = run.window_e[-32:]
+class _DtmfLine:
+    """The same receiver for one line in plain Python floats: numpy call overhead dominates there.
+
+    Every rule and every floating-point operation is the one `_DtmfBank` applies, in the same order,
+    so one line gives the events the bank gives for it (tests/dsp/test_dtmf.py checks).
+    """
+
+    def __init__(self, rate: int = SAMPLE_RATE) -> None:
+        if rate != SAMPLE_RATE:
+            raise ValueError(f"DTMF receiver runs at {SAMPLE_RATE} Hz; resample {rate} Hz audio first")
+        self._framer = Framer(1, FRAME)
+        self.reset_all()
+
+    def reset_all(self) -> None:
+        self._framer.clear()
+        zero = [0.0] * _NB
+        self._w = [zero, zero]  # windows 2b-2, 2b-1 of the last frame (33 floats each)
+        self._carry = zero  # L piece
+        self._e = [0.0, 0.0]
+        self._ecarry = 0.0
+        self._b = 0
+        self._run = _NO_RUN
+        self._conf = False
+        self._lh = 0
+        self._j0 = 0
+        self._a0 = 0.0
+        self._sum = 0.0
+        self._mx = math.inf
+        self._neutral_until = -(2**62)
+
+    def _samples_seen(self) -> int:
+        return self._b * FRAME + self._framer.pending
+
+    def current(self) -> str | None:
+        return _DIGIT_OF[self._run] if self._run >= 0 and self._conf else None
+
+    def feed(self, block: np.ndarray) -> list[DtmfEvent]:
+        out: list[DtmfEvent] = []
+        for x in self._framer.frames(block):
+            x = x[0]
+            self.analyse((x @ _BASIS).tolist(), ((x * x) @ _EBASIS).tolist(), out)
+        return out
+
+    def analyse(self, y: list[float], e: list[float], out: list[DtmfEvent]) -> None:
+        carry = self._carry
+        we = [a + b for a, b in zip(y[0:_NB], carry, strict=True)]
+        wo = y[_NB : 2 * _NB]
+        self._carry = y[2 * _NB :]
+        wins = [self._w[0], self._w[1], we, wo]
+        ens = [self._e[0], self._e[1], e[0] + self._ecarry, e[1]]
+        self._w = [we, wo]
+        self._e = ens[2:]
+        self._ecarry = e[2]
+        k0 = 2 * self._b - 1
+        self._b += 1
+        got = [_measure(wins[1], ens[1]), _measure(wins[2], ens[2])]
+        if self._run < 0 and not (got[0][4] or got[1][4]):
+            return
+        for w in (0, 1):
+            k = k0 + w
+            if k > self._neutral_until:
+                d, strict, amp = _decide(wins[w], wins[w + 1], wins[w + 2], got[w])
+                self._step(k, d, strict, amp, out)
+        if self._run >= 0 and self._sum >= CONFIRM_SPAN * self._mx:
+            self._conf = True
+
+    def _step(self, k: int, d: int, strict: bool, amp: float, out: list[DtmfEvent]) -> None:
+        """One window: a hit of the running digit extends it; misses end it; a strict hit starts one."""
+        if self._run >= 0:
+            if d == self._run:
+                self._sum += amp
+                if amp > self._mx:
+                    self._mx = amp
+                self._lh = k
+                return
+            if k - self._lh >= MISSES_TO_END:
+                self._finish(out)
+                self._run = _NO_RUN
+            elif not self._conf and strict:
+                self._run = _NO_RUN  # an unconfirmed run gives way to a different strict digit
+            else:
+                return
+            self._conf = False
+            self._sum = 0.0
+            self._mx = math.inf
+        if strict:
+            self._run = d
+            self._sum = self._mx = self._a0 = amp
+            self._j0 = self._lh = k
+            self._conf = False
+
+    def _finish(self, out: list[DtmfEvent]) -> None:
+        if self._conf or self._sum >= CONFIRM_SPAN * self._mx:
+            start = max(0, _start_sample(self._j0, self._a0, self._mx))
+            out.append(DtmfEvent(_DIGIT_OF[self._run], start, max(start, self._lh * HOP)))
+
+    def flush(self) -> list[DtmfEvent]:
+        out: list[DtmfEvent] = []
+        if self._run >= 0:
+            self._finish(out)
+        self._run = _NO_RUN
+        self._conf = False
+        self._sum = 0.0
+        self._mx = math.inf
+        return out
+
+    def fillin(self, n: int) -> list[DtmfEvent]:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise ValueError(f"fillin needs a sample count >= 0, got {n!r}")
+        n = int(n)
+        if n == 0:
+            return []
+        if n > MAX_HELD_GAP:
+            out = self.flush()
+            total = self._framer.pending + n
+            self._b += total // FRAME
+            self._framer.pending = total % FRAME
+            self._framer.clear(0)
+            zero = [0.0] * _NB
+            self._w, self._carry, self._e, self._ecarry = [zero, zero], zero, [0.0, 0.0], 0.0
+            self._neutral_until = 2 * self._b + 1
+            return out
+        start = self._samples_seen()
+        last = (start + n + WIN) // HOP + 1
+        self._neutral_until = max(self._neutral_until, last)
+        if self._run >= 0:
+            self._lh = last
+        return self.feed(np.zeros((1, n), dtype=np.float32))
 
 
-def _centre(j: int) -> int:
-    """Sample index of the centre of window j (window j ends at sample (j + 1) * HOP)."""
-    return (j + 1) * HOP - WIN // 2
+def _measure(win: list[float], en: float) -> tuple[list[float], float, float, float, bool]:
+    """Bin powers, group peaks, band and ratio of one window; last item: could it start a digit?"""
+    p = [win[i] * win[i] + win[i + 8] * win[i + 8] for i in range(8)]
+    p_lo = max(p[0:4])
+    p_hi = max(p[4:8])
+    band = p_lo + p_hi
+    dc = win[16]
+    e_ac = max(en - dc * dc / _SW2, 1e-9)
+    ratio = band * _NORM / e_ac
+    pmin = min(p_lo, p_hi)
+    return p, band, ratio, pmin, ratio >= RATIO_STRICT and pmin >= _P_FLOOR
+
+
+def _phase_ok(cur: list[float], prev: list[float], i: int) -> bool:
+    z = complex(cur[i], cur[i + 8]) * complex(prev[i], -prev[i + 8])
+    z = z * _ROT_L[i] + 0j
+    return abs(math.atan2(z.imag, z.real)) <= _TOL_L[i]
+
+
+def _decide(
+    prev: list[float], win: list[float], nxt: list[float], m: tuple[list[float], float, float, float, bool]
+) -> tuple[int, bool, float]:
+    """(digit or -1, strict, amplitude) of one window: the per-window rules of the module docstring."""
+    p, band, ratio, pmin, strictish = m
+    if ratio < RATIO_LOOSE or pmin < _P_LOOSE:
+        return -1, False, 0.0
+    p_lo = max(p[0:4])
+    p_hi = max(p[4:8])
+    tl, th = PEAK_LOOSE * p_lo, PEAK_LOOSE * p_hi
+    over_lo = [i for i in range(4) if p[i] > tl]
+    over_hi = [i for i in range(4, 8) if p[i] > th]
+    if len(over_lo) > 1 or len(over_hi) > 1:
+        return -1, False, 0.0
+    il, ih = over_lo[0], over_hi[0]
+    tw = p_hi / max(p_lo, 1e-30)
+    if not _TW_L[0] <= tw <= _TW_L[1]:
+        return -1, False, 0.0
+    back_lo, back_hi = _phase_ok(win, prev, il), _phase_ok(win, prev, ih)
+    if not ((back_lo or _phase_ok(nxt, win, il)) and (back_hi or _phase_ok(nxt, win, ih))):
+        return -1, False, 0.0
+    d = il * 4 + ih - 4
+    amp = math.sqrt(band)
+    if not (strictish and back_lo and back_hi and _TW_S[0] <= tw <= _TW_S[1]):
+        return d, False, amp
+    sl, sh = PEAK_STRICT * p_lo, PEAK_STRICT * p_hi
+    if sum(1 for i in range(4) if p[i] > sl) > 1 or sum(1 for i in range(4, 8) if p[i] > sh) > 1:
+        return d, False, amp
+    h_lo = win[17 + il] * win[17 + il] + win[25 + il] * win[25 + il]
+    h_hi = win[17 + ih] * win[17 + ih] + win[25 + ih] * win[25 + ih]
+    h_ok = h_hi <= HARMONIC_MAX * p_hi and (h_lo <= HARMONIC_MAX * p_lo or not _CLEAR[d])
+    return d, h_ok, amp
 
 
 def _per_channel(events: list[tuple[int, DtmfEvent]], channels: int) -> list[list[DtmfEvent]]:
@@ -477,12 +591,12 @@ class DtmfDetector:
     """Streaming DTMF receiver for one line: feed blocks of any length; state carries over."""
 
     def __init__(self, rate: int = SAMPLE_RATE) -> None:
-        self._bank = _DtmfBank(1, rate)
+        self._line = _DtmfLine(rate)
 
     def process(self, block: np.ndarray) -> list[DtmfEvent]:
         """Feed samples (1-D int16, or float on the int16 scale); return digits that ended."""
         x = as_samples(block, 1)
-        return [ev for _, ev in self._bank.feed(x[None, :])]
+        return self._line.feed(x[None, :])
 
     def fillin(self, n: int) -> list[DtmfEvent]:
         """`n` samples were lost (packet loss): a digit sounding across the gap stays one digit.
@@ -490,20 +604,20 @@ class DtmfDetector:
         Gaps longer than 100 ms end a digit in progress (it is reported) — beyond that nobody can
         say the tone went on.
         """
-        return [ev for _, ev in self._bank.fillin(n)]
+        return self._line.fillin(n)
 
     def flush(self) -> list[DtmfEvent]:
         """End of stream: report the digit in progress if it was long enough to be one."""
-        return [ev for _, ev in self._bank.flush()]
+        return self._line.flush()
 
     @property
     def current(self) -> str | None:
         """The digit sounding now (already long enough to count), for barge-in; else None."""
-        return self._bank.current(0)
+        return self._line.current()
 
     def reset(self) -> None:
         """Forget everything; sample indices restart at 0."""
-        self._bank.reset_all()
+        self._line.reset_all()
 
 
 class BatchDtmfDetector:

@@ -73,3 +73,54 @@ def as_samples(block: object, ndim: int, what: str = "block") -> np.ndarray:
             raise ValueError(f"{what}: contains NaN or infinity; pass real audio samples")
         return np.clip(arr, -32768.0, 32767.0).astype(np.float32, copy=False)
     return arr.astype(np.float32)
+
+
+def place_rows(rows: int, offset: int, part: np.ndarray) -> np.ndarray:
+    """`part` (n, k) placed at rows offset..offset+n of a zero (rows, k) matrix (a basis for one frame)."""
+    out = np.zeros((rows, part.shape[1]), dtype=np.float64)
+    out[offset : offset + part.shape[0]] = part
+    return out
+
+
+class Framer:
+    """Cuts a stream of (channels, n) blocks into whole frames of `frame` samples.
+
+    Why: the detectors' analysis is one matrix product per frame; blocks of any size (1 sample,
+    1000 samples, a lost packet's worth) must give exactly the frames an aligned stream gives.
+    Aligned input is passed through as views (no copy); only the remainder is buffered.
+    """
+
+    def __init__(self, channels: int, frame: int) -> None:
+        self.frame = frame
+        self._buf = np.zeros((channels, frame), dtype=np.float32)
+        self.pending = 0  # samples waiting in _buf
+
+    def frames(self, x: np.ndarray) -> list[np.ndarray]:
+        """The whole frames completed by `x` (float32, (channels, n)); each (channels, frame)."""
+        f = self.frame
+        n = x.shape[1]
+        out: list[np.ndarray] = []
+        i = 0
+        if self.pending:
+            take = min(f - self.pending, n)
+            self._buf[:, self.pending : self.pending + take] = x[:, :take]
+            self.pending += take
+            i = take
+            if self.pending < f:
+                return out
+            out.append(self._buf.copy())
+            self.pending = 0
+        while n - i >= f:
+            out.append(x[:, i : i + f])
+            i += f
+        if i < n:
+            self._buf[:, : n - i] = x[:, i:]
+            self.pending = n - i
+        return out
+
+    def clear(self, ch: int | None = None) -> None:
+        """Forget buffered samples (all channels, or zero one channel's)."""
+        if ch is None:
+            self.pending = 0
+        else:
+            self._buf[ch] = 0.0
