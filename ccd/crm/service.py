@@ -247,7 +247,10 @@ class CrmService:
         bundle["follow_ups"] = [note_dict(n) for n in follow_ups]
         bundle["orders"] = [order_dict(o) for o in orders]
         bundle["calls"] = [call_dict(c) for c in calls]
-        bundle["voicemails"] = [recording_dict(r) for c in calls if c.answer is None for r in c.recordings]
+        from ccd.store.callcenter import CallCenterStore
+
+        messages = await CallCenterStore(store).voicemail.for_calls([c.uniqueid for c in calls])
+        bundle["voicemails"] = [m.as_dict() for m in messages]
         bundle["surveys"] = [
             {"call": c.uniqueid, "start": c.start, "score": c.survey_score}
             for c in calls

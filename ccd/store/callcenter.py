@@ -101,6 +101,18 @@ class Voicemails:
         )
         return [VoicemailMessage(*r) for r in rows]
 
+    async def for_calls(self, uniqueids: list[str]) -> list[VoicemailMessage]:
+        """Messages left during these calls (a caller's history), newest first."""
+        if not uniqueids:
+            return []
+        marks = ", ".join("?" for _ in uniqueids)
+        rows = await self._db.fetchall(
+            f"SELECT * FROM voicemail WHERE call_uniqueid IN ({marks}) AND status != 'deleted' "
+            "ORDER BY created DESC, id DESC",
+            list(uniqueids),
+        )
+        return [VoicemailMessage(*r) for r in rows]
+
     async def set_status(self, message_id: int, status: str) -> None:
         if status not in VM_STATUSES:
             raise InvalidValueError(f"status must be one of {', '.join(VM_STATUSES)}")
