@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import heapq
 import random
 import sqlite3
 import sys
@@ -106,8 +107,9 @@ async def bench_board(seconds: float, lines: int, agents: int) -> None:
 # --- reports ---------------------------------------------------------------------------
 
 
-def build_db(path: Path, n_calls: int) -> tuple[float, float]:
-    """A database with n calls over 30 days and their queue journal; returns (t0, t1)."""
+def build_db(path: Path, n_calls: int, n_agents: int = 150) -> tuple[float, float]:
+    """A database with n calls over 30 days and their queue journal, as the ACD writes it (each agent
+    one call at a time, a WRAPUPEND after each wrap-up), through the store's triggers; returns (t0, t1)."""
     from ccd.clock import VirtualClock
     from ccd.store import Store
 
@@ -122,26 +124,34 @@ def build_db(path: Path, n_calls: int) -> tuple[float, float]:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA synchronous = OFF")
     calls, journal = [], []
+    free = [(t0, f"Agent/{1001 + a}") for a in range(n_agents)]  # (free from, agent): one call at a time
+    heapq.heapify(free)
     for i in range(n_calls):
         start = t0 + span * i / n_calls
         wait = rng.randint(0, 90)
-        answered = rng.random() < 0.85
         talk = rng.randint(20, 400)
         uid = f"{start:.0f}.{i}"
         trunk = str(1 + i % 8)
-        agent = f"Agent/{1001 + i % 40}"
         q = ("sales", "support")[i % 2]
-        end = start + wait + (talk if answered else 0)
-        calls.append((uid, uid, "in", start, start + wait if answered else None, end, int(end - start),
-                      talk if answered else 0, f"1380013{i % 10000:04d}", trunk, q, agent if answered else None,
-                      "ANSWERED" if answered else "NO ANSWER", rng.randint(1, 5) if rng.random() < 0.2 else None,
-                      f"1380013{i % 10000:04d}"))  # fmt: skip
+        answered = rng.random() < 0.85 and free[0][0] <= start + wait
         journal.append((start, uid, q, "NONE", "ENTERQUEUE", "", "", "1"))
         if answered:
-            journal.append((start + wait, uid, q, agent, "CONNECT", str(wait), uid, "3"))
+            _, agent = heapq.heappop(free)
+            answer = start + wait
+            end = answer + talk
+            wrap = 10.0 if rng.random() < 0.7 else rng.uniform(1, 10)  # some end their wrap-up early
+            journal.append((answer, uid, q, agent, "CONNECT", str(wait), uid, "3"))
             journal.append((end, uid, q, agent, "COMPLETECALLER", str(wait), str(talk), "1"))
+            journal.append((end + wrap, uid, q, agent, "WRAPUPEND", f"{wrap:.1f}", "", ""))
+            heapq.heappush(free, (end + wrap, agent))
         else:
+            agent, end = None, start + wait
             journal.append((end, uid, q, "NONE", "ABANDON", "1", "1", str(wait)))
+        calls.append((uid, uid, "in", start, start + wait if answered else None, end, int(end - start),
+                      talk if answered else 0, f"1380013{i % 10000:04d}", trunk, q, agent,
+                      "ANSWERED" if answered else "NO ANSWER", rng.randint(1, 5) if rng.random() < 0.2 else None,
+                      f"1380013{i % 10000:04d}"))  # fmt: skip
+    journal.sort(key=lambda r: r[0])  # the daemon appends in time order
     conn.executemany(
         'INSERT INTO calls(uniqueid, linkedid, direction, start, answer, "end", duration, billsec, src, trunk, '
         "queue, agent, disposition, survey_score, peer_key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",

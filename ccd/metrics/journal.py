@@ -10,8 +10,11 @@ the SQL aggregate in `ccd.store.reports` (a test holds the two to the same numbe
   against SL;
 * COMPLETEAGENT / COMPLETECALLER (calltime = data2) and BLINDTRANSFER / ATTENDEDTRANSFER
   (calltime = data4) end an agent's handling of a call: handled, talk;
-* wrap-up after a handled call = min(the configured wrap-up, time until the same agent's
-  next row, time until the end of the period) — Asterisk writes no row when wrap-up ends.
+* wrap-up after a handled call ends at the agent's WRAPUPEND row (ccd writes one when the
+  wrap-up ends, early or by its timer) when that is their next row; otherwise — journals
+  from before WRAPUPEND, Asterisk's own queue_log, a wrap-up still running — it is
+  min(the configured wrap-up, time until the same agent's next row, time until the end
+  of the period).
 
 Agent time is a walk over each agent's rows (`agent_times`): logged in, ready, on call,
 wrap-up, not ready per PAUSE reason; sign-in/sign-out sessions (签入签出).
@@ -30,6 +33,7 @@ HANDLED_COMPLETE = ("COMPLETEAGENT", "COMPLETECALLER")
 HANDLED_TRANSFER = ("BLINDTRANSFER", "ATTENDEDTRANSFER")
 HANDLED = HANDLED_COMPLETE + HANDLED_TRANSFER
 SESSION_EVENTS = ("AGENTLOGIN", "AGENTLOGOFF", "PAUSE", "UNPAUSE")
+WRAPUPEND = "WRAPUPEND"  # ccd's own agent row: the wrap-up after a handled call ended (early or by timer)
 
 
 class RowLike(Protocol):
@@ -150,7 +154,10 @@ def wrap_durations(rows: list[Row], end: float, wrap_for: WrapFor) -> dict[int, 
         pending = open_.pop(r.agent, None)
         if pending is not None:
             idx, ts = pending
-            out[idx] = min(out[idx], r.ts - ts)
+            if r.event == WRAPUPEND and r.ts < end:
+                out[idx] = max(0.0, r.ts - ts)  # ccd wrote when the wrap-up really ended
+            else:
+                out[idx] = min(out[idx], r.ts - ts)
         if r.event in HANDLED:
             out[i] = max(0.0, min(wrap_for(r.agent, r.queue), end - r.ts))
             open_[r.agent] = (i, r.ts)
@@ -164,14 +171,17 @@ def queue_counts(
     end: float,
     wrap_for: WrapFor | None = None,
     bucket: Callable[[float], Any] | None = None,
+    callbacks: Iterable[tuple[str | None, str | None]] = (),
 ) -> dict[tuple[str, Any], QueueCounts]:
     """(queue, bucket key) -> counts, for rows of the period ending at `end` (now, or the period's end).
 
     `bucket(ts)` gives the interval a row belongs to (None: one bucket per queue).
+    `callbacks` adds (queue, callid) of calls that asked for a callback before these rows
+    (the SQL looks through the whole journal for a CONNECT's CALLBACK row).
     """
     rs = normalise(rows)
     wraps = wrap_durations(rs, end, wrap_for or (lambda a, q: 0.0))
-    callbacks = {(r.queue, r.callid) for r in rs if r.event == "CALLBACK"}
+    callbacks = {(r.queue, r.callid) for r in rs if r.event == "CALLBACK"} | set(callbacks)
     out: dict[tuple[str, Any], QueueCounts] = defaultdict(QueueCounts)
     for i, r in enumerate(rs):
         if r.queue is None:

@@ -212,13 +212,12 @@ async def queue_counts_sql(ctx: Context) -> dict[tuple[str, float], QueueCounts]
         offset=ctx.offset,
         queue=ctx.queue,
     )
+    kinds = QueueCounts().as_dict()  # field -> its zero, whose type the value takes
     out: dict[tuple[str, float], QueueCounts] = {}
     for r in rows:
-        c = QueueCounts()
-        for key in c.as_dict():
-            value = r.get(key) or 0
-            setattr(c, key, float(value) if isinstance(c.as_dict()[key], float) else int(value))
-        out[(r["queue"], float(r["bucket"]))] = c
+        out[(r["queue"], float(r["bucket"]))] = QueueCounts(
+            **{k: type(zero)(r.get(k) or 0) for k, zero in kinds.items()}
+        )
     return out
 
 

@@ -336,3 +336,148 @@ async def m002_callcenter(db: aiosqlite.Connection) -> None:
             "ALTER TABLE recordings ADD COLUMN queue TEXT",
         ],
     )
+
+
+# Handled calls end an agent's part of a queue call; WRAPUPEND (ccd's own row) ends the wrap-up.
+_HANDLED_SQL = "('COMPLETEAGENT', 'COMPLETECALLER', 'BLINDTRANSFER', 'ATTENDEDTRANSFER')"
+_QUEUE_EVENTS_SQL = (
+    "('ENTERQUEUE', 'CONNECT', 'ABANDON', 'EXITWITHTIMEOUT', 'EXITWITHKEY', 'EXITEMPTY', 'CALLBACK', "
+    "'RINGNOANSWER', 'COMPLETEAGENT', 'COMPLETECALLER', 'BLINDTRANSFER', 'ATTENDEDTRANSFER')"
+)
+_BUCKET = "(CAST({ts} / 900 AS INTEGER) * 900.0)"
+
+
+def _calls_rollup_sql(sign: str, row: str) -> str:
+    """Add (sign '+') or take away (sign '-') one calls row (NEW or OLD) from `rollup_calls`."""
+    s = "1" if sign == "+" else "-1"
+    return f"""INSERT INTO rollup_calls(bucket, direction, trunk, calls, answered, missed, talk, duration,
+                 delay_sum, delay_n, no_cid)
+        VALUES ({_BUCKET.format(ts=f"{row}.start")}, {row}.direction, coalesce({row}.trunk, ''), {s},
+                 {s} * ({row}.answer IS NOT NULL), {s} * ({row}.direction = 'in' AND {row}.answer IS NULL),
+                 {s} * coalesce({row}.billsec, 0), {s} * coalesce({row}.duration, 0),
+                 CASE WHEN {row}.direction = 'in' AND {row}.answer IS NOT NULL
+                      THEN {s} * ({row}.answer - {row}.start) ELSE 0 END,
+                 {s} * ({row}.direction = 'in' AND {row}.answer IS NOT NULL),
+                 {s} * ({row}.direction = 'in' AND ({row}.src IS NULL OR {row}.src IN ('', 'P', 'O'))))
+        ON CONFLICT(bucket, direction, trunk) DO UPDATE SET calls = calls + excluded.calls,
+          answered = answered + excluded.answered, missed = missed + excluded.missed,
+          talk = talk + excluded.talk, duration = duration + excluded.duration,
+          delay_sum = delay_sum + excluded.delay_sum, delay_n = delay_n + excluded.delay_n,
+          no_cid = no_cid + excluded.no_cid"""
+
+
+_QUEUE_ROLLUP_SQL = f"""INSERT INTO rollup_queue(queue, bucket, offered, answered, callback_answered,
+        timeouts, exit_key, exit_empty, callbacks, ring_no_answer, handled, transferred, talk)
+    SELECT NEW.queue, {_BUCKET.format(ts="NEW.ts")}, NEW.event = 'ENTERQUEUE', NEW.event = 'CONNECT',
+        NEW.event = 'CONNECT' AND EXISTS (SELECT 1 FROM journal c WHERE c.callid = NEW.callid
+            AND c.queue = NEW.queue AND c.event = 'CALLBACK'),
+        NEW.event = 'EXITWITHTIMEOUT', NEW.event = 'EXITWITHKEY', NEW.event = 'EXITEMPTY',
+        NEW.event = 'CALLBACK', NEW.event = 'RINGNOANSWER', NEW.event IN {_HANDLED_SQL},
+        NEW.event IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER'),
+        CASE WHEN NEW.event IN ('COMPLETEAGENT', 'COMPLETECALLER') THEN coalesce(CAST(NEW.data2 AS REAL), 0)
+             WHEN NEW.event IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER') THEN coalesce(CAST(NEW.data4 AS REAL), 0)
+             ELSE 0 END
+    WHERE true
+    ON CONFLICT(queue, bucket) DO UPDATE SET offered = offered + excluded.offered,
+      answered = answered + excluded.answered, callback_answered = callback_answered + excluded.callback_answered,
+      timeouts = timeouts + excluded.timeouts, exit_key = exit_key + excluded.exit_key,
+      exit_empty = exit_empty + excluded.exit_empty, callbacks = callbacks + excluded.callbacks,
+      ring_no_answer = ring_no_answer + excluded.ring_no_answer, handled = handled + excluded.handled,
+      transferred = transferred + excluded.transferred, talk = talk + excluded.talk"""
+
+_WAITS_ROLLUP_SQL = f"""INSERT INTO rollup_waits(queue, bucket, kind, wait, n)
+    SELECT NEW.queue, {_BUCKET.format(ts="NEW.ts")}, CASE NEW.event WHEN 'CONNECT' THEN 'C' ELSE 'A' END,
+        coalesce(CAST(CASE NEW.event WHEN 'CONNECT' THEN NEW.data1 ELSE NEW.data3 END AS REAL), 0), 1
+    WHERE NEW.event = 'ABANDON' OR (NEW.event = 'CONNECT' AND NOT EXISTS (SELECT 1 FROM journal c
+        WHERE c.callid = NEW.callid AND c.queue = NEW.queue AND c.event = 'CALLBACK'))
+    ON CONFLICT(queue, bucket, kind, wait) DO UPDATE SET n = n + 1"""
+
+_WRAP_ROLLUP_SQL = f"""INSERT INTO rollup_queue(queue, bucket, wrap_n, wrap_sum, wrap_reach)
+    SELECT p.queue, {_BUCKET.format(ts="p.ts")}, 1, NEW.ts - p.ts, NEW.ts
+    FROM (SELECT ts, queue, event FROM journal WHERE agent = NEW.agent AND ts <= NEW.ts AND id < NEW.id
+          ORDER BY ts DESC, id DESC LIMIT 1) p
+    WHERE p.event IN {_HANDLED_SQL} AND p.queue IS NOT NULL AND p.queue != 'NONE'
+    ON CONFLICT(queue, bucket) DO UPDATE SET wrap_n = wrap_n + 1, wrap_sum = wrap_sum + excluded.wrap_sum,
+      wrap_reach = max(wrap_reach, excluded.wrap_reach)"""
+
+
+@migration(3)
+async def m003_report_rollups(db: aiosqlite.Connection) -> None:
+    """Indexes and 15-minute rollups behind the reports: a report over a million calls reads a few
+    thousand rollup rows instead of millions of journal rows (`ccd.store.reports`).
+
+    The rollups are kept by triggers in the same transaction as the row they count, so they can
+    never drift from the journal and CDRs; every 15-minute UTC bucket nests in the buckets of any
+    time zone (all offsets are multiples of 15 minutes). Wait times are kept as a histogram per
+    bucket, so service level and short abandons stay exact for any T and S chosen later.
+    """
+    await _run(
+        db,
+        [
+            "CREATE INDEX journal_agent ON journal(agent, ts)",
+            "CREATE INDEX journal_queue ON journal(queue, ts, event)",
+            """CREATE TABLE rollup_calls(
+                bucket REAL NOT NULL, direction TEXT NOT NULL, trunk TEXT NOT NULL,
+                calls INTEGER NOT NULL DEFAULT 0, answered INTEGER NOT NULL DEFAULT 0,
+                missed INTEGER NOT NULL DEFAULT 0, talk REAL NOT NULL DEFAULT 0,
+                duration REAL NOT NULL DEFAULT 0, delay_sum REAL NOT NULL DEFAULT 0,
+                delay_n INTEGER NOT NULL DEFAULT 0, no_cid INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (bucket, direction, trunk)) WITHOUT ROWID""",
+            """CREATE TABLE rollup_queue(
+                queue TEXT NOT NULL, bucket REAL NOT NULL,
+                offered INTEGER NOT NULL DEFAULT 0, answered INTEGER NOT NULL DEFAULT 0,
+                callback_answered INTEGER NOT NULL DEFAULT 0, timeouts INTEGER NOT NULL DEFAULT 0,
+                exit_key INTEGER NOT NULL DEFAULT 0, exit_empty INTEGER NOT NULL DEFAULT 0,
+                callbacks INTEGER NOT NULL DEFAULT 0, ring_no_answer INTEGER NOT NULL DEFAULT 0,
+                handled INTEGER NOT NULL DEFAULT 0, transferred INTEGER NOT NULL DEFAULT 0,
+                talk REAL NOT NULL DEFAULT 0, wrap_n INTEGER NOT NULL DEFAULT 0,
+                wrap_sum REAL NOT NULL DEFAULT 0, wrap_reach REAL NOT NULL DEFAULT 0,
+                PRIMARY KEY (queue, bucket)) WITHOUT ROWID""",
+            """CREATE TABLE rollup_waits(
+                queue TEXT NOT NULL, bucket REAL NOT NULL, kind TEXT NOT NULL, wait REAL NOT NULL,
+                n INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (queue, bucket, kind, wait)) WITHOUT ROWID""",
+            f"CREATE TRIGGER calls_rollup_ins AFTER INSERT ON calls BEGIN {_calls_rollup_sql('+', 'NEW')}; END",
+            f"CREATE TRIGGER calls_rollup_del AFTER DELETE ON calls BEGIN {_calls_rollup_sql('-', 'OLD')}; END",
+            f"""CREATE TRIGGER calls_rollup_upd AFTER UPDATE OF start, direction, trunk, answer, billsec,
+                duration, src ON calls BEGIN {_calls_rollup_sql("-", "OLD")}; {_calls_rollup_sql("+", "NEW")}; END""",
+            f"""CREATE TRIGGER journal_rollup_queue AFTER INSERT ON journal
+                WHEN NEW.queue IS NOT NULL AND NEW.queue != 'NONE' AND NEW.event IN {_QUEUE_EVENTS_SQL}
+                BEGIN {_QUEUE_ROLLUP_SQL}; {_WAITS_ROLLUP_SQL}; END""",
+            f"""CREATE TRIGGER journal_rollup_wrap AFTER INSERT ON journal WHEN NEW.event = 'WRAPUPEND'
+                BEGIN {_WRAP_ROLLUP_SQL}; END""",
+        ],
+    )
+    await _backfill_rollups(db)
+
+
+async def _backfill_rollups(db: aiosqlite.Connection) -> None:
+    """Count the rows written before migration 3 (an empty database costs nothing)."""
+    cb = "EXISTS (SELECT 1 FROM journal c WHERE c.callid = j.callid AND c.queue = j.queue AND c.event = 'CALLBACK')"
+    await _run(
+        db,
+        [
+            f"""INSERT INTO rollup_calls SELECT {_BUCKET.format(ts="start")}, direction, coalesce(trunk, ''),
+                count(*), sum(answer IS NOT NULL), sum(direction = 'in' AND answer IS NULL),
+                total(coalesce(billsec, 0)), total(coalesce(duration, 0)),
+                total(CASE WHEN direction = 'in' AND answer IS NOT NULL THEN answer - start END),
+                sum(direction = 'in' AND answer IS NOT NULL),
+                sum(direction = 'in' AND (src IS NULL OR src IN ('', 'P', 'O')))
+                FROM calls GROUP BY 1, 2, 3""",
+            f"""INSERT INTO rollup_queue(queue, bucket, offered, answered, callback_answered, timeouts,
+                exit_key, exit_empty, callbacks, ring_no_answer, handled, transferred, talk)
+                SELECT queue, {_BUCKET.format(ts="ts")}, sum(event = 'ENTERQUEUE'), sum(event = 'CONNECT'),
+                sum(event = 'CONNECT' AND {cb}), sum(event = 'EXITWITHTIMEOUT'), sum(event = 'EXITWITHKEY'),
+                sum(event = 'EXITEMPTY'), sum(event = 'CALLBACK'), sum(event = 'RINGNOANSWER'),
+                sum(event IN {_HANDLED_SQL}), sum(event IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER')),
+                total(CASE WHEN event IN ('COMPLETEAGENT', 'COMPLETECALLER') THEN CAST(data2 AS REAL)
+                           WHEN event IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER') THEN CAST(data4 AS REAL) END)
+                FROM journal j WHERE queue IS NOT NULL AND queue != 'NONE' AND event IN {_QUEUE_EVENTS_SQL}
+                GROUP BY 1, 2""",
+            f"""INSERT INTO rollup_waits SELECT queue, {_BUCKET.format(ts="ts")},
+                CASE event WHEN 'CONNECT' THEN 'C' ELSE 'A' END,
+                coalesce(CAST(CASE event WHEN 'CONNECT' THEN data1 ELSE data3 END AS REAL), 0), count(*)
+                FROM journal j WHERE queue IS NOT NULL AND queue != 'NONE'
+                AND (event = 'ABANDON' OR (event = 'CONNECT' AND NOT {cb})) GROUP BY 1, 2, 3, 4""",
+        ],
+    )

@@ -11,6 +11,8 @@ Buckets are computed in SQL from the period's UTC offset: ``interval`` is one of
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +23,7 @@ _MONDAY = 4 * 86400  # 1970-01-05, the first Monday after the epoch
 HANDLED_COMPLETE = ("COMPLETEAGENT", "COMPLETECALLER")
 HANDLED_TRANSFER = ("BLINDTRANSFER", "ATTENDEDTRANSFER")
 HANDLED = HANDLED_COMPLETE + HANDLED_TRANSFER
+_TRAFFIC = ("calls", "inbound", "outbound", "internal", "answered", "missed", "talk", "duration")
 
 
 def bucket_sql(column: str, interval: str | None, offset: float) -> str:
@@ -57,6 +60,64 @@ def _agent_keys(agent_wrap: Mapping[str, float]) -> list[tuple[str, float]]:
     return out
 
 
+ROLLUP = 900.0  # seconds: the rollups' bucket (migration 3)
+_MAX_FIELDS = ("max_wait",)
+
+
+def _aligned(t0: float, t1: float, offset: float) -> tuple[float, float] | None:
+    """The whole rollup buckets inside [t0, t1), or None when the rollups cannot serve it.
+
+    Rollup buckets are 15-minute UTC buckets; they nest in local buckets only when the UTC
+    offset is a whole number of quarter hours (true of every zone in use today).
+    """
+    if float(offset) % ROLLUP:
+        return None
+    a0 = math.ceil(t0 / ROLLUP) * ROLLUP
+    a1 = math.floor(t1 / ROLLUP) * ROLLUP
+    return (a0, a1) if a1 > a0 else None
+
+
+def _ranges(t0: float, a0: float, a1: float, t1: float, holes: list[float]) -> list[tuple[float, float]]:
+    """Ranges to count from raw rows: the two edges and each rollup bucket in `holes` (merged)."""
+    out = [(t0, a0)]
+    for b in holes:
+        if out and out[-1][1] == b:
+            out[-1] = (out[-1][0], b + ROLLUP)
+        else:
+            out.append((b, b + ROLLUP))
+    if out and out[-1][1] == a1:
+        out[-1] = (out[-1][0], t1)
+    else:
+        out.append((a1, t1))
+    return [(a, b) for a, b in out if b > a]
+
+
+def _merge(into: dict[Any, dict[str, Any]], key: Any, row: Mapping[str, Any]) -> None:
+    """Add `row`'s numbers into `into[key]` (maxima for the max_ fields)."""
+    have = into.get(key)
+    if have is None:
+        into[key] = {k: v for k, v in row.items() if k not in ("queue", "bucket", "trunk")}
+        return
+    for k, v in row.items():
+        if k in ("queue", "bucket", "trunk") or v is None:
+            continue
+        have[k] = max(have.get(k) or 0, v) if k in _MAX_FIELDS else (have.get(k) or 0) + v
+
+
+def _py_bucket(ts: float, interval: str | None, offset: float) -> float:
+    """`bucket_sql` in Python: the start of `ts`'s bucket (0 for no buckets)."""
+    if interval is None:
+        return 0.0
+    ts, off = float(ts), float(offset)
+    if interval == "month":
+        d = dt.datetime.fromtimestamp(ts + off, dt.UTC)
+        return dt.datetime(d.year, d.month, 1, tzinfo=dt.UTC).timestamp() - off
+    size = _SIZES[interval]
+    if interval == "week":
+        return ((ts + off - _MONDAY) // size) * size + _MONDAY - off
+    return ((ts + off) // size) * size - off
+
+
 class ReportQueries:
     """Aggregates over calls, journal, orders. Build with `ReportQueries.of(store)`."""
 
@@ -89,7 +150,109 @@ class ReportQueries:
         """Per (queue, bucket): the fields of `ccd.metrics.journal.QueueCounts`.
 
         `thresholds` maps a queue to (T, S); others take `default`. `end` caps wrap-up.
+        Whole 15-minute buckets come from the rollups of migration 3; the ragged edges of the
+        period and any bucket whose wrap-ups the rollup cannot vouch for (a handled call with
+        no WRAPUPEND yet, or one ending after `end`) are counted from the journal itself.
         """
+        stop = min(t1, end)
+        raw: list[tuple[float, float]] = []
+        merged: dict[tuple[str, float], dict[str, Any]] = {}
+        inner = _aligned(t0, stop, offset)
+        if inner is None:
+            raw.append((t0, t1))
+        else:
+            a0, a1 = inner
+            deficits = await self._wrap_deficits(a0, a1, end, queue)
+            raw += _ranges(t0, a0, a1, t1, deficits)
+            for r in await self._rollup_queue(a0, a1, queue, deficits, thresholds, default):
+                _merge(merged, (r["queue"], _py_bucket(r["bucket"], interval, offset)), r)
+        for r0, r1 in raw:
+            if r1 <= r0:
+                continue
+            for r in await self._raw_queue_counts(
+                r0, r1, end, thresholds, default, queue_wrap, agent_wrap, interval, offset, queue
+            ):
+                _merge(merged, (r["queue"], _py_bucket(r["bucket"], interval, offset)), r)
+        out = []
+        for (q, b), r in sorted(merged.items()):
+            r["queue"], r["bucket"] = q, b
+            out.append(r)
+        return out
+
+    async def _wrap_deficits(self, a0: float, a1: float, end: float, queue: str | None) -> list[float]:
+        sql = (
+            "SELECT DISTINCT bucket FROM rollup_queue WHERE bucket >= ? AND bucket < ? "
+            "AND (wrap_n < handled OR wrap_reach > ?)"
+        )
+        params: list[Any] = [a0, a1, end]
+        if queue is not None:
+            sql += " AND queue = ?"
+            params.append(queue)
+        return sorted(float(r[0]) for r in await self._db.fetchall(sql, params))
+
+    async def _rollup_queue(
+        self,
+        a0: float,
+        a1: float,
+        queue: str | None,
+        deficits: list[float],
+        thresholds: Mapping[str, tuple[float, float]],
+        default: tuple[float, float],
+    ) -> list[dict[str, Any]]:
+        """Rollup rows of [a0, a1) per (queue, 15-minute bucket), deficit buckets left out."""
+        skip = set(deficits)
+        qsql = "SELECT * FROM rollup_queue WHERE bucket >= ? AND bucket < ?"
+        params: list[Any] = [a0, a1]
+        if queue is not None:
+            qsql += " AND queue = ?"
+            params.append(queue)
+        rows: dict[tuple[str, float], dict[str, Any]] = {}
+        for r in await self._db.fetchall(qsql, params):
+            if float(r["bucket"]) in skip:
+                continue
+            d = dict(r)
+            d["talk"] = float(d["talk"])
+            d["wrap"] = float(d.pop("wrap_sum"))
+            for k in ("wrap_n", "wrap_reach"):
+                d.pop(k)
+            d.update(asa_calls=0, answered_within=0, wait_answered=0.0, abandoned=0, short_abandoned=0,
+                     abandoned_after=0, wait_abandoned=0.0, max_wait=0.0)  # fmt: skip
+            rows[(d["queue"], float(d["bucket"]))] = d
+        names = sorted({q for q, _ in rows})
+        for name in names:
+            t, s = thresholds.get(name, default)
+            wsql = """SELECT bucket,
+                sum(CASE WHEN kind = 'C' THEN n END) AS asa_calls,
+                sum(CASE WHEN kind = 'C' AND wait <= ? THEN n END) AS answered_within,
+                total(CASE WHEN kind = 'C' THEN wait * n END) AS wait_answered,
+                sum(CASE WHEN kind = 'A' AND wait > ? THEN n END) AS abandoned,
+                sum(CASE WHEN kind = 'A' AND wait <= ? THEN n END) AS short_abandoned,
+                sum(CASE WHEN kind = 'A' AND wait > ? AND wait > ? THEN n END) AS abandoned_after,
+                total(CASE WHEN kind = 'A' AND wait > ? THEN wait * n END) AS wait_abandoned,
+                max(CASE WHEN kind = 'C' OR wait > ? THEN wait ELSE 0 END) AS max_wait
+                FROM rollup_waits WHERE queue = ? AND bucket >= ? AND bucket < ? GROUP BY bucket"""
+            for w in await self._db.fetchall(wsql, [t, s, s, s, t, s, s, name, a0, a1]):
+                d = rows.get((name, float(w["bucket"])))
+                if d is not None:
+                    for k in w.keys():  # noqa: SIM118 (a sqlite3.Row iterates values)
+                        if k != "bucket":
+                            d[k] = w[k] or 0
+        return list(rows.values())
+
+    async def _raw_queue_counts(
+        self,
+        t0: float,
+        t1: float,
+        end: float,
+        thresholds: Mapping[str, tuple[float, float]],
+        default: tuple[float, float],
+        queue_wrap: Mapping[str, float],
+        agent_wrap: Mapping[str, float],
+        interval: str | None,
+        offset: float,
+        queue: str | None,
+    ) -> list[dict[str, Any]]:
+        """The same counts straight from the journal rows of [t0, t1) (edges, deficits, old journals)."""
         th_sql, th_params = _values([(q, t, s) for q, (t, s) in thresholds.items()], 3)
         b = bucket_sql("j.ts", interval, offset)
         qfilter = "AND queue = ?" if queue is not None else ""
@@ -97,11 +260,10 @@ class ReportQueries:
         WITH th(queue, t, s) AS ({th_sql}),
         j AS (SELECT ts, callid, queue, event, data1, data2, data3, data4 FROM journal
               WHERE ts >= ? AND ts < ? AND queue IS NOT NULL AND queue != 'NONE' {qfilter}),
-        cb AS MATERIALIZED (SELECT DISTINCT queue, callid FROM j WHERE event = 'CALLBACK'),
         k AS (SELECT j.*, {b} AS bucket, coalesce(th.t, ?) AS t, coalesce(th.s, ?) AS s,
                      CAST(j.data1 AS REAL) AS d1, CAST(j.data3 AS REAL) AS d3,
-                     (j.event = 'CONNECT' AND EXISTS (SELECT 1 FROM cb WHERE cb.queue = j.queue
-                        AND cb.callid IS j.callid)) AS is_cb
+                     (j.event = 'CONNECT' AND EXISTS (SELECT 1 FROM journal c WHERE c.callid = j.callid
+                        AND c.queue = j.queue AND c.event = 'CALLBACK')) AS is_cb
               FROM j LEFT JOIN th ON th.queue = j.queue)
         SELECT queue, bucket,
           sum(event = 'ENTERQUEUE') AS offered,
@@ -149,20 +311,28 @@ class ReportQueries:
         interval: str | None = None,
         offset: float = 0.0,
     ) -> dict[tuple[str, float], float]:
-        """(queue, bucket) -> Σ wrap-up: min(configured, to the agent's next row, to `end`)."""
+        """(queue, bucket) -> Σ wrap-up of the calls handled in [t0, t1).
+
+        Each call's wrap-up ends at the agent's next row: exactly there when that row is a
+        WRAPUPEND (before `end`), else at min(configured, that row, `end`) — the only guess
+        possible for journals written before ccd wrote WRAPUPEND.
+        """
         w_sql, w_params = _values(list(queue_wrap.items()), 2)
         aw_sql, aw_params = _values(_agent_keys(agent_wrap), 2)
         b = bucket_sql("a.ts", interval, offset)
+        nxt = """(SELECT {col} FROM journal n WHERE n.agent = h.agent
+                  AND (n.ts > h.ts OR (n.ts = h.ts AND n.id > h.id)) ORDER BY n.ts, n.id LIMIT 1)"""
         sql = f"""
         WITH w(queue, secs) AS ({w_sql}), aw(agent, secs) AS ({aw_sql}),
-        a AS (SELECT ts, queue, agent, event,
-                     lead(ts) OVER (PARTITION BY agent ORDER BY ts, id) AS nxt
-              FROM journal WHERE ts >= ? AND ts < ? AND agent IS NOT NULL AND agent != 'NONE')
+        a AS (SELECT h.ts, h.queue, h.agent, {nxt.format(col="ts")} AS nxt, {nxt.format(col="event")} AS nxt_ev
+              FROM journal h WHERE h.ts >= ? AND h.ts < ? AND h.event IN {HANDLED!r}
+              AND h.agent IS NOT NULL AND h.agent != 'NONE')
         SELECT a.queue AS queue, {b} AS bucket,
-               total(max(0, min(coalesce(aw.secs, w.secs, 0), coalesce(a.nxt, ?) - a.ts, ? - a.ts))) AS wrap
+               total(max(0, CASE WHEN a.nxt_ev = 'WRAPUPEND' AND a.nxt < ? THEN a.nxt - a.ts
+                 ELSE min(coalesce(aw.secs, w.secs, 0), coalesce(a.nxt, ?) - a.ts, ? - a.ts) END)) AS wrap
         FROM a LEFT JOIN w ON w.queue = a.queue LEFT JOIN aw ON aw.agent = a.agent
-        WHERE a.event IN {HANDLED!r} GROUP BY a.queue, bucket"""
-        rows = await self._db.fetchall(sql, [*w_params, *aw_params, t0, t1, end, end])
+        GROUP BY a.queue, bucket"""
+        rows = await self._db.fetchall(sql, [*w_params, *aw_params, t0, t1, end, end, end])
         return {(r["queue"], r["bucket"]): float(r["wrap"]) for r in rows}
 
     async def queue_exists(self, queue: str) -> bool:
@@ -200,28 +370,76 @@ class ReportQueries:
         self, t0: float, t1: float, interval: str | None, offset: float
     ) -> list[dict[str, Any]]:
         """Per bucket: calls by direction, answered, talk and line seconds, average wait."""
-        b = bucket_sql("start", interval, offset)
-        sql = f"""
-        SELECT {b} AS bucket, count(*) AS calls,
-          sum(direction = 'in') AS inbound, sum(direction = 'out') AS outbound,
-          sum(direction = 'internal') AS internal,
-          sum(answer IS NOT NULL) AS answered,
-          sum(direction = 'in' AND answer IS NULL) AS missed,
-          total(billsec) AS talk, total(duration) AS duration,
-          avg(CASE WHEN direction = 'in' AND answer IS NOT NULL THEN answer - start END) AS answer_delay
-        FROM calls WHERE start >= ? AND start < ? GROUP BY bucket ORDER BY bucket"""
-        return await self._rows(sql, [t0, t1])
+        merged: dict[float, dict[str, Any]] = {}
+        inner = _aligned(t0, t1, offset)
+        ranges = [(t0, t1)] if inner is None else _ranges(t0, inner[0], inner[1], t1, [])
+        if inner is not None:
+            rows = await self._rows(
+                """SELECT bucket, sum(calls) AS calls, sum(CASE WHEN direction = 'in' THEN calls END) AS inbound,
+                  sum(CASE WHEN direction = 'out' THEN calls END) AS outbound,
+                  sum(CASE WHEN direction = 'internal' THEN calls END) AS internal,
+                  sum(answered) AS answered, sum(missed) AS missed, total(talk) AS talk,
+                  total(duration) AS duration, total(delay_sum) AS delay_sum, sum(delay_n) AS delay_n
+                FROM rollup_calls WHERE bucket >= ? AND bucket < ? GROUP BY bucket""",
+                [inner[0], inner[1]],
+            )
+            for r in rows:
+                if r["calls"]:
+                    _merge(merged, _py_bucket(r["bucket"], interval, offset), r)
+        for r0, r1 in ranges:
+            b = bucket_sql("start", interval, offset)
+            sql = f"""
+            SELECT {b} AS bucket, count(*) AS calls,
+              sum(direction = 'in') AS inbound, sum(direction = 'out') AS outbound,
+              sum(direction = 'internal') AS internal,
+              sum(answer IS NOT NULL) AS answered,
+              sum(direction = 'in' AND answer IS NULL) AS missed,
+              total(billsec) AS talk, total(duration) AS duration,
+              total(CASE WHEN direction = 'in' AND answer IS NOT NULL THEN answer - start END) AS delay_sum,
+              sum(direction = 'in' AND answer IS NOT NULL) AS delay_n
+            FROM calls WHERE start >= ? AND start < ? GROUP BY bucket"""
+            for r in await self._rows(sql, [r0, r1]):
+                _merge(merged, _py_bucket(r["bucket"], interval, offset), r)
+        out = []
+        for bucket, r in sorted(merged.items()):
+            n = r.pop("delay_n") or 0
+            delay = r.pop("delay_sum") or 0.0
+            out.append(
+                {
+                    "bucket": bucket,
+                    **{k: r.get(k) or 0 for k in _TRAFFIC},
+                    "answer_delay": delay / n if n else None,
+                }
+            )
+        return out
 
     async def trunks(self, t0: float, t1: float) -> list[dict[str, Any]]:
         """Per trunk: seizures, by direction, answered, line seconds, rings without caller ID."""
-        sql = """
-        SELECT trunk, count(*) AS seizures, sum(direction = 'in') AS inbound,
-          sum(direction = 'out') AS outbound, sum(answer IS NOT NULL) AS answered,
-          total(duration) AS duration, total(billsec) AS talk,
-          sum(direction = 'in' AND (src IS NULL OR src = '' OR src IN ('P', 'O'))) AS no_cid
-        FROM calls WHERE start >= ? AND start < ? AND trunk IS NOT NULL AND trunk != ''
-        GROUP BY trunk ORDER BY trunk"""
-        return await self._rows(sql, [t0, t1])
+        merged: dict[str, dict[str, Any]] = {}
+        inner = _aligned(t0, t1, 0.0)
+        ranges = [(t0, t1)] if inner is None else _ranges(t0, inner[0], inner[1], t1, [])
+        if inner is not None:
+            for r in await self._rows(
+                """SELECT trunk, sum(calls) AS seizures, sum(CASE WHEN direction = 'in' THEN calls END) AS inbound,
+                  sum(CASE WHEN direction = 'out' THEN calls END) AS outbound, sum(answered) AS answered,
+                  total(duration) AS duration, total(talk) AS talk, sum(no_cid) AS no_cid
+                FROM rollup_calls WHERE bucket >= ? AND bucket < ? AND trunk != '' GROUP BY trunk""",
+                [inner[0], inner[1]],
+            ):
+                if r["seizures"]:
+                    _merge(merged, r["trunk"], r)
+        for r0, r1 in ranges:
+            sql = """
+            SELECT trunk, count(*) AS seizures, sum(direction = 'in') AS inbound,
+              sum(direction = 'out') AS outbound, sum(answer IS NOT NULL) AS answered,
+              total(duration) AS duration, total(billsec) AS talk,
+              sum(direction = 'in' AND (src IS NULL OR src = '' OR src IN ('P', 'O'))) AS no_cid
+            FROM calls WHERE start >= ? AND start < ? AND trunk IS NOT NULL AND trunk != ''
+            GROUP BY trunk"""
+            for r in await self._rows(sql, [r0, r1]):
+                _merge(merged, r["trunk"], r)
+        keys = ("seizures", "inbound", "outbound", "answered", "duration", "talk", "no_cid")
+        return [{"trunk": t, **{k: r.get(k) or 0 for k in keys}} for t, r in sorted(merged.items())]
 
     async def customers(self, t0: float, t1: float, limit: int = 200) -> list[dict[str, Any]]:
         """Calls per customer (unknown numbers grouped by number), most calls first."""
