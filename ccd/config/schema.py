@@ -224,6 +224,8 @@ class ModemOptions:
     reopen_interval: float = setting(2.0, gt=0, doc="seconds between tries to reopen a vanished modem")
     ring_on: float = setting(1.0, gt=0, doc="seconds a RING counts as ring voltage (China: 1 s on)")
     cid_timeout: float = setting(1.0, gt=0, doc="a caller-ID report is complete after this much quiet")
+    guard_time: float = setting(1.0, gt=0, doc="silence around +++ when recovering a wedged modem")
+    keepalive: float = setting(30.0, gt=0, doc="seconds between AT probes of an idle modem")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

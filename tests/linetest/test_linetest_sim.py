@@ -230,3 +230,31 @@ busy = { freqs = [450.0], cadence = [0.35, 0.35] }
         assert ("1", "busy") not in heard
     finally:
         await daemon.stop()
+
+
+def test_line_profiles_are_checked() -> None:
+    from ccd.config import ConfigError
+
+    text = (
+        OFFICE.format(plan="cn", cid="fsk-bell202", ring="1.0, 4.0")
+        + """
+[[line_profiles]]
+line = "1"
+busy = { freqs = [50.0], cadence = [0.35] }
+
+[[line_profiles]]
+line = "1"
+cid = "fsk-v22"
+
+[[line_profiles]]
+line = "801"
+"""
+    )
+    with pytest.raises(ConfigError) as err:
+        config_from_text(text)
+    message = str(err.value)
+    assert "line_profiles[0].busy.freqs[0]: must be between 100 and 3800, got 50" in message
+    assert "line_profiles[0].busy.cadence: cadence needs on/off pairs" in message
+    assert "line_profiles[1].cid: unknown caller-ID mode 'fsk-v22'" in message
+    assert "line_profiles[1].line: line '1' already has a profile: keep one" in message
+    assert "line_profiles[2].line" in message
