@@ -142,7 +142,7 @@ def build_db(path: Path, n_calls: int, n_agents: int = 150) -> tuple[float, floa
             wrap = 10.0 if rng.random() < 0.7 else rng.uniform(1, 10)  # some end their wrap-up early
             journal.append((answer, uid, q, agent, "CONNECT", str(wait), uid, "3"))
             journal.append((end, uid, q, agent, "COMPLETECALLER", str(wait), str(talk), "1"))
-            journal.append((end + wrap, uid, q, agent, "WRAPUPEND", f"{wrap:.1f}", "", ""))
+            journal.append((end + wrap, uid, q, agent, "WRAPUPEND", "wrapup_done", "", ""))
             heapq.heappush(free, (end + wrap, agent))
         else:
             agent, end = None, start + wait

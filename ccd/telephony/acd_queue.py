@@ -321,6 +321,10 @@ class Acd:
         return self.ctl.wall() - (self.t - mono)
 
     def _agent_changed(self, agent: Agent, old: AgentState, event: str) -> None:
+        if old is A.WRAP_UP and agent.state is not A.WRAP_UP:
+            # Asterisk writes no row when wrap-up ends; ccd does, so AHT and the agents' time
+            # split count the wrap-up an agent really took (early `wrapup_done`, timer, force).
+            self._journal(None, agent.queue, agent.id, "WRAPUPEND", event)
         if event == "login":
             self._journal(None, None, agent.id, "AGENTLOGIN", f"Local/{agent.extension}")
         if agent.state is A.LOGGED_OUT and old is not A.LOGGED_OUT:

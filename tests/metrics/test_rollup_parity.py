@@ -13,7 +13,7 @@ from ccd.config import config_from_text
 from ccd.metrics.definitions import thresholds_for, wrap_times
 from ccd.metrics.journal import Row, queue_counts, wrap_lookup
 from ccd.metrics.period import bucket_start, utc_offset
-from ccd.metrics.reports import queue_counts_sql, Context
+from ccd.metrics.reports import Context, queue_counts_sql
 from ccd.store import Store
 from ccd.store.db import CHINA_TZ
 from tests.metrics.scenario import DAY, journal_tuples
@@ -61,7 +61,11 @@ def office_day(seed: int, wrapupend: bool) -> list[Row]:
         talk = rng.randint(10, 200)
         done = at + talk
         if rng.random() < 0.1:
-            rows.append(Row(done, cid, q, f"Agent/{agent}", "BLINDTRANSFER", ("803", "ext", str(hold), str(talk), "1")))
+            rows.append(
+                Row(
+                    done, cid, q, f"Agent/{agent}", "BLINDTRANSFER", ("803", "ext", str(hold), str(talk), "1")
+                )
+            )
         else:
             rows.append(Row(done, cid, q, f"Agent/{agent}", "COMPLETECALLER", (str(hold), str(talk), "1")))
         wrap = {"sales": 10.0, "support": 30.0}[q] * (rng.random() if rng.random() < 0.3 else 1.0)
@@ -93,7 +97,7 @@ async def test_rollup_counts_equal_the_pure_counts(tmp_path: Path, wrapupend: bo
     await store.journal.append_many(journal_tuples(rows))
     qwrap, awrap = wrap_times(cfg)
     try:
-        for t0, t1 in PERIODS + [(DAY + 8 * 3600, now + 3600)]:
+        for t0, t1 in [*PERIODS, (DAY + 8 * 3600, now + 3600)]:
             for interval in (None, "15m", "1h", "day"):
                 ctx = Context(store, cfg, t0, t1, now, CHINA_TZ, None, None, interval)
                 got = await queue_counts_sql(ctx)
