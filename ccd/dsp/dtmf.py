@@ -279,8 +279,60 @@ class _DtmfBank:
         ratio = band * _NORM / e_ac
         pmin = np.minimum(pk[:, 0], pk[:, 1])
         strictish = (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
-        if self._nrun == 0 and not strictish.any():
+        keep = strictish[0] | strictish[1]
+        if self._nrun:
+            keep |= self._run >= 0
+        idx = np.flatnonzero(keep)
+        if idx.size == 0:
             return  # no digit running and none can start: nothing else to look at
+        if idx.size * 2 <= c:  # decide only where something can happen
+            d2, st2, amp2 = self._decide(
+                s[:4, :, idx],
+                sq[:, :, idx],
+                pk[:, :, idx],
+                idx.size,
+                ratio[:, idx],
+                pmin[:, idx],
+                strictish[:, idx],
+                self._enabled[idx],
+            )
+            d = np.full((2, c), -1, dtype=np.int64)
+            d[:, idx] = d2
+            strict = np.zeros((2, c), dtype=bool)
+            strict[:, idx] = st2
+            amp = np.zeros((2, c))
+            amp[:, idx] = amp2
+        else:
+            d, strict, amp = self._decide(s[:4], sq, pk, c, ratio, pmin, strictish, self._enabled)
+        cont = d == self._run
+        trans = ~cont & (strict | (self._run >= 0))
+        if k0 > self._neutral_until and not trans.any():
+            # Every running digit goes on in both windows and none starts: the common case.
+            ac = amp * cont
+            self._sum += ac[0]
+            self._sum += ac[1]
+            np.maximum(self._mx, ac[0], out=self._mx)
+            np.maximum(self._mx, ac[1], out=self._mx)
+            np.putmask(self._lh, cont[1], k0 + 1)
+        else:
+            for w in (0, 1):
+                if k0 + w > self._neutral_until:
+                    self._step(k0 + w, d[w], strict[w], amp[w], out)
+        self._conf |= self._sum >= CONFIRM_SPAN * self._mx
+
+    @staticmethod
+    def _decide(
+        s: np.ndarray,
+        sq: np.ndarray,
+        pk: np.ndarray,
+        c: int,
+        ratio: np.ndarray,
+        pmin: np.ndarray,
+        strictish: np.ndarray,
+        enabled: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(digit or -1, strict, amplitude) per window (2, c): the rules of `_decide` below, vectorised."""
+        p4 = (sq[:, 0:8] + sq[:, 8:16]).reshape(2, 2, 4, c)
         gt = p4 > PEAK_LOOSE * pk[:, :, None]
         peak_l = gt.sum(axis=2).max(axis=1) <= 1
         peak_s = (p4 > PEAK_STRICT * pk[:, :, None]).sum(axis=2).max(axis=1) <= 1
@@ -304,25 +356,9 @@ class _DtmfBank:
         )
         loose = (ratio >= RATIO_LOOSE) & (pmin >= _P_LOOSE) & peak_l & f_loose
         loose &= (tw >= _TW_L[0]) & (tw <= _TW_L[1])
-        loose &= self._enabled
+        loose &= enabled
         strict = loose & strictish & peak_s & f_strict & h_ok & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
-        d = np.where(loose, digit, -1)
-        amp = np.sqrt(band)
-        cont = d == self._run
-        trans = ~cont & (strict | (self._run >= 0))
-        if k0 > self._neutral_until and not trans.any():
-            # Every running digit goes on in both windows and none starts: the common case.
-            ac = amp * cont
-            self._sum += ac[0]
-            self._sum += ac[1]
-            np.maximum(self._mx, ac[0], out=self._mx)
-            np.maximum(self._mx, ac[1], out=self._mx)
-            np.putmask(self._lh, cont[1], k0 + 1)
-        else:
-            for w in (0, 1):
-                if k0 + w > self._neutral_until:
-                    self._step(k0 + w, d[w], strict[w], amp[w], out)
-        self._conf |= self._sum >= CONFIRM_SPAN * self._mx
+        return np.where(loose, digit, -1), strict, np.sqrt(pk[:, 0] + pk[:, 1])
 
     def _step(self, k: int, d: np.ndarray, strict: np.ndarray, amp: np.ndarray, out: list) -> None:
         """One window of the state machine for every channel (see `_DtmfLine._step`, the same rules)."""

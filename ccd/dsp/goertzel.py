@@ -59,6 +59,8 @@ def as_samples(block: object, ndim: int, what: str = "block") -> np.ndarray:
     complex, bool, object arrays, NaN or infinity — is refused with a ValueError that says what
     was wrong: a detector silently fed garbage would report nothing and nobody would know why.
     """
+    if type(block) is np.ndarray and block.dtype == np.int16 and block.ndim == ndim:
+        return block.astype(np.float32)  # the usual case, checked in three attribute reads
     try:
         arr = np.asarray(block)
     except Exception as exc:  # pragma: no cover - exotic objects
@@ -99,6 +101,8 @@ class Framer:
         """The whole frames completed by `x` (float32, (channels, n)); each (channels, frame)."""
         f = self.frame
         n = x.shape[1]
+        if n == f and not self.pending:
+            return [x]  # one aligned frame: the daemon's and the benchmark's case
         out: list[np.ndarray] = []
         i = 0
         if self.pending:

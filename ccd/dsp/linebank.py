@@ -2,7 +2,8 @@
 
 The daemon holds one `LineBankDsp` per board (or per group of lines that deliver audio together)
 and hands it the latest (channels, samples) block. Why one object: the spectral work for every
-line is then two matrix products per block, and idle lines (on hook, nothing to listen for) are
+line and both detectors is then one matrix product per 20 ms frame (the DTMF and tone bases
+stacked) plus one for the window energies, and idle lines (on hook, nothing to listen for) are
 switched off so their state machines cost nothing.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccd.dsp.dtmf import BatchDtmfDetector, DtmfEvent
+from ccd.dsp.dtmf import _BASIS_T, _EBASIS_T, BatchDtmfDetector, DtmfEvent
 from ccd.dsp.goertzel import as_samples
 from ccd.dsp.levels import SAMPLE_RATE
 from ccd.dsp.tones import BatchToneDetector, ToneEvent, TonePlan
@@ -27,6 +28,12 @@ class LineBankDsp:
         self._tones = BatchToneDetector(plan, channels, rate, silence_seconds=silence_seconds)
         self._dtmf_on = np.ones(channels, dtype=bool)
         self._tones_on = np.ones(channels, dtype=bool)
+        dt, tn = self._dtmf._bank, self._tones._bank
+        tn._framer = dt._framer  # one framer, so both count samples alike (reset origins)
+        self._framer = dt._framer
+        self._basis_t = np.ascontiguousarray(np.concatenate([_BASIS_T, tn.basis_t]))
+        self._ebasis_t = np.ascontiguousarray(np.concatenate([_EBASIS_T, tn.ebasis_t]))
+        self._nd, self._ne = _BASIS_T.shape[0], _EBASIS_T.shape[0]
 
     def process(self, block: np.ndarray) -> list[tuple[int, DtmfEvent | ToneEvent]]:
         """Feed a (channels, n) block; return (channel, event) pairs, in time order per channel.
@@ -37,10 +44,16 @@ class LineBankDsp:
         x = as_samples(block, 2)
         if x.shape[0] != self.channels:
             raise ValueError(f"block has {x.shape[0]} channels, line bank was made for {self.channels}")
-        # The engines take the checked float32 block directly (no second conversion) and return
-        # only the events there are, so a quiet bank costs no per-channel Python at all.
-        dt = self._dtmf._bank.feed(x)
-        tn = self._tones._bank.feed(x)
+        # One product per frame for both engines; they return only the events there are, so a
+        # quiet bank costs no per-channel Python at all.
+        dt: list[tuple[int, DtmfEvent]] = []
+        tn: list[tuple[int, ToneEvent]] = []
+        dbank, tbank, nd, ne = self._dtmf._bank, self._tones._bank, self._nd, self._ne
+        for f in self._framer.frames(x):
+            y = self._basis_t @ f.T
+            e = self._ebasis_t @ (f * f).T
+            dbank.analyse(y[:nd], e[:ne], dt)
+            tbank.analyse(y[nd:], e[ne:], tn)
         if not dt or not tn:
             return sorted(dt or tn, key=_channel)  # stable: each channel's events stay in time order
         by_ch: dict[int, list[DtmfEvent | ToneEvent]] = {}

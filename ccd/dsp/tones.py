@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ccd.dsp.goertzel import as_samples, dft_basis, frame_windows, hann
+from ccd.dsp.goertzel import Framer, as_samples, dft_basis, hann
 from ccd.dsp.levels import SAMPLE_RATE, dbm0_to_peak, dbm0_to_rms
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,6 @@ VOICE_START_FRAMES = 3
 VOICE_HANGOVER_FRAMES = 25
 FLOOR_RISE_DB_PER_S = 5.0
 _FAR = 2**62
-_SCREEN_MIN_CHANNELS = 48  # from this many lines, screen before the phase test (fewer ops below it)
 
 
 @dataclass(frozen=True)
@@ -287,8 +286,17 @@ class _ToneBank:
         nf = len(self.freqs)
         self._nf = nf
         w = hann(WIN)
-        self._basis = dft_basis(tuple(self.freqs), w, rate).astype(np.float32)
-        self._w2 = (w * w).astype(np.float32)
+        piece = dft_basis(tuple(self.freqs), w, rate)
+        # One product per 20 ms frame: the second half of this frame's window and the first half
+        # of the next one's (added to it next frame), for every plan frequency and DC.
+        self.basis_t = np.ascontiguousarray(np.concatenate([piece[FRAME:], piece[:FRAME]], axis=1).T)
+        self.basis_t = self.basis_t.astype(np.float32)
+        w2 = (w * w)[:, None]
+        self.ebasis_t = np.ascontiguousarray(np.concatenate([w2[FRAME:], w2[:FRAME]], axis=1).T)
+        self.ebasis_t = self.ebasis_t.astype(np.float32)
+        self._basis = self.basis_t.T
+        self._ebasis = self.ebasis_t.T
+        self._k = 2 * nf + 1
         sw, sw2 = float(w.sum()), float((w * w).sum())
         self._sw2 = sw2
         self._ratio_norm = 2.0 * sw2 / (sw * sw)
@@ -297,28 +305,38 @@ class _ToneBank:
         self._rot = np.exp(-2j * np.pi * f * FRAME / rate)
         self._hz_per_rad = rate / (2.0 * np.pi * FRAME)
         self._tol = np.clip(FREQ_TOL * f, FREQ_TOL_MIN_HZ, FREQ_TOL_MAX_HZ)
+        self._tol_rad = (self._tol / self._hz_per_rad)[:, None]  # phase error allowed per frame
+        self._rot_c = self._rot[:, None]
+        self._rot_l = [complex(r) for r in self._rot]
+        self._tol_l = [float(t) for t in self._tol_rad[:, 0]]
         member = np.zeros((nf, len(self._sets)), dtype=np.float64)
         for g, fs in enumerate(self._sets):
             for fr in fs:
                 member[self.freqs.index(fr), g] = 1.0
         self._member = member
+        self._member_t = np.ascontiguousarray(member.T)
         self._set_size = member.sum(axis=0)
+        self._set_size_c = self._set_size[:, None]
+        self._set_idx = [[self.freqs.index(fr) for fr in fs] for fs in self._sets]
         # Mean square (int16^2) thresholds for voice activity.
         self._voice_abs = dbm0_to_rms(VOICE_ABS_DBM0) ** 2
         self._voice_over = 10 ** (VOICE_OVER_FLOOR_DB / 10)
         self._rise = 10 ** (FLOOR_RISE_DB_PER_S * FRAME / rate / 10)
         self._silence_frames = max(1, round(silence_seconds * rate / FRAME))
         self._enabled = np.ones(channels, dtype=bool)
+        self._framer = Framer(channels, FRAME)
         self.reset_all()
 
     def reset_all(self) -> None:
         c, g = self.channels, len(self._sets)
-        self._hist = np.zeros((c, WIN - FRAME), dtype=np.float32)
-        self._pending = np.zeros((c, 0), dtype=np.float32)
-        self._prev = np.zeros((c, self._nf), dtype=np.complex128)
+        self._framer.clear()
+        self._carry = np.zeros((self._k, c))  # first half of the next frame's window
+        self._ecarry = np.zeros(c)
+        self._prev = np.zeros((self._nf, c), dtype=np.complex128)
         self._i = 0  # global index of the next frame
         self._origin = np.zeros(c, dtype=np.int64)
         self._state = np.zeros((c, g), dtype=bool)
+        self._no_raw = np.zeros((c, g), dtype=bool)
         self._state_any = np.zeros(c, dtype=bool)  # state.any(axis=1), kept up to date at flips
         self._pend = np.zeros((c, g), dtype=np.int32)
         self._pending_flips = False  # some _pend is non-zero
@@ -339,10 +357,11 @@ class _ToneBank:
 
     def reset(self, ch: int) -> None:
         self._check_channel(ch)
-        self._hist[ch] = 0.0
-        self._pending[ch] = 0.0
-        self._prev[ch] = 0.0
-        self._origin[ch] = self._i * FRAME + self._pending.shape[1]
+        self._framer.clear(ch)
+        self._carry[:, ch] = 0.0
+        self._ecarry[ch] = 0.0
+        self._prev[:, ch] = 0.0
+        self._origin[ch] = self._i * FRAME + self._framer.pending
         self._state[ch] = False
         self._state_any[ch] = False
         self._pend[ch] = 0
@@ -361,69 +380,39 @@ class _ToneBank:
     def feed(self, block: np.ndarray) -> list[tuple[int, ToneEvent]]:
         """Process a float32 (channels, n) block; return events as (channel, event) in time order."""
         out: list[tuple[int, ToneEvent]] = []
-        n = block.shape[1]
-        if n == 0:
-            return out
-        npend = self._pending.shape[1]
-        m = (npend + n) // FRAME
-        if m == 0:
-            self._pending = np.concatenate([self._pending, block], axis=1)
-            return out
-        keep = WIN - FRAME
-        x = np.empty((self.channels, keep + m * FRAME), dtype=np.float32)
-        x[:, :keep] = self._hist
-        if npend == 0 and n == m * FRAME:
-            x[:, keep:] = block
-        else:
-            used = m * FRAME - npend
-            x[:, keep : keep + npend] = self._pending
-            x[:, keep + npend :] = block[:, :used]
-            self._pending = block[:, used:].astype(np.float32, copy=True)
-        self._hist = x[:, -keep:]
-        c = self.channels
-        if m == 1:
-            y = (x @ self._basis)[:, None, :]
-            energy = ((x * x) @ self._w2)[:, None]
-        else:
-            win = frame_windows(x, WIN, FRAME, m).reshape(c * m, WIN)
-            y = (win @ self._basis).reshape(c, m, -1)
-            energy = ((win * win) @ self._w2).reshape(c, m)
-        y = y.astype(np.float64)
-        nf = self._nf
-        X = y[:, :, :nf] + 1j * y[:, :, nf : 2 * nf]
-        dc = y[:, :, 2 * nf]
-        e_ac = np.maximum(energy - dc * dc / self._sw2, 1e-9)
-        P = X.real**2 + X.imag**2
-        share = (P * self._ratio_norm / e_ac[..., None]) @ self._member  # (c, m, groups)
-        loud = self._p_floor <= P
-        if c >= _SCREEN_MIN_CHANNELS:
-            # Most lines hold no tone: the phase test (complex maths) runs only on lines where a
-            # frequency set is loud enough and carries its share of the energy in some frame.
-            nloud = loud.astype(np.float64) @ self._member
-            maybe = ((nloud >= self._set_size) & (share >= SHARE_ON)).any(axis=(1, 2))
-            maybe &= self._enabled
-            rows = np.flatnonzero(maybe)
-            prev_all = self._prev
-            self._prev = X[:, -1, :]
-            raw = np.zeros(share.shape, dtype=bool)
-            if rows.size:
-                Xr = X[rows]
-                prev = np.concatenate([prev_all[rows][:, None, :], Xr[:, :-1, :]], axis=1)
-                err = np.abs(np.angle(Xr * np.conj(prev) * self._rot)) * self._hz_per_rad
-                ok = loud[rows] & (err <= self._tol)
-                nok = ok.astype(np.float64) @ self._member
-                raw[rows] = (nok >= self._set_size) & (share[rows] >= SHARE_ON)
-        else:
-            prev = np.concatenate([self._prev[:, None, :], X[:, :-1, :]], axis=1)
-            self._prev = X[:, -1, :]
-            err = np.abs(np.angle(X * np.conj(prev) * self._rot)) * self._hz_per_rad
-            ok = loud & (err <= self._tol)  # (c, m, nf)
-            nok = ok.astype(np.float64) @ self._member
-            raw = (nok >= self._set_size) & (share >= SHARE_ON) & self._enabled[:, None, None]
-        power = e_ac / self._sw2  # mean square of the frame
-        for k in range(m):
-            self._frame(raw[:, k, :], power[:, k], out)
+        for x in self._framer.frames(block):
+            self.analyse(self.basis_t @ x.T, self.ebasis_t @ (x * x).T, out)
         return out
+
+    def analyse(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
+        """One frame from its products with `basis_t` (y: (2K, C)) and `ebasis_t` (e: (2, C))."""
+        k, nf = self._k, self._nf
+        yy = y.astype(np.float64)
+        cur = yy[:k] + self._carry
+        self._carry = yy[k:]
+        ee = e.astype(np.float64)
+        en = ee[0] + self._ecarry
+        self._ecarry = ee[1]
+        sq = cur * cur
+        p = sq[:nf] + sq[nf : 2 * nf]
+        e_ac = np.maximum(en - sq[2 * nf] / self._sw2, 1e-9)
+        loud = p >= self._p_floor
+        z = np.empty((nf, self.channels), dtype=np.complex128)
+        z.real = cur[:nf]
+        z.imag = cur[nf : 2 * nf]
+        prev = self._prev
+        self._prev = z
+        if loud.any():
+            adv = z * prev.conj()
+            adv *= self._rot_c
+            adv += 0j
+            ok = loud & (np.abs(np.angle(adv)) <= self._tol_rad)
+            nok = self._member_t @ ok.astype(np.float64)
+            share = (self._member_t @ p) * self._ratio_norm / e_ac
+            raw = (nok >= self._set_size_c) & (share >= SHARE_ON) & self._enabled
+            self._frame(raw.T, e_ac / self._sw2, out)
+        else:
+            self._frame(self._no_raw, e_ac / self._sw2, out)
 
     def _frame(self, raw: np.ndarray, power: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
         i = self._i
@@ -587,6 +576,150 @@ class _ToneBank:
         return out
 
 
+class _ToneLine(_ToneBank):
+    """The same detector for one line in plain Python floats: numpy call overhead dominates there.
+
+    Same rules and arithmetic as `_ToneBank` (whose cadence logic it reuses), so one line gives
+    the events the bank gives for it (tests/dsp/test_tones.py checks).
+    """
+
+    def __init__(self, plan: TonePlan, rate: int, silence_seconds: float) -> None:
+        super().__init__(plan, 1, rate, silence_seconds)
+
+    def reset_all(self) -> None:
+        super().reset_all()
+        g = len(self._sets)
+        self._lcarry = [0.0] * self._k
+        self._lecarry = 0.0
+        self._lprev = [0j] * self._nf
+        self._lpend = [0] * g
+        self._ldead = [_FAR] * g
+        self._lfloor = math.inf
+        self._lvbits = 0
+        self._lvoice = False
+        self._lvstart = 0
+        self._lvlast = 0
+        self._lqstart = 0
+        self._lsstart = 0
+        self._lsilent = False
+        self._ltone_on = False
+
+    def feed(self, block: np.ndarray) -> list[tuple[int, ToneEvent]]:  # type: ignore[override]
+        out: list[tuple[int, ToneEvent]] = []
+        for x in self._framer.frames(block):
+            x = x[0]
+            self.analyse((x @ self._basis).tolist(), ((x * x) @ self._ebasis).tolist(), out)
+        return out
+
+    def analyse(self, y: list[float], e: list[float], out: list[tuple[int, ToneEvent]]) -> None:  # type: ignore[override]
+        k, nf = self._k, self._nf
+        cur = [a + b for a, b in zip(y[:k], self._lcarry, strict=True)]
+        self._lcarry = y[k:]
+        en = e[0] + self._lecarry
+        self._lecarry = e[1]
+        p = [cur[f] * cur[f] + cur[nf + f] * cur[nf + f] for f in range(nf)]
+        dc = cur[2 * nf]
+        e_ac = max(en - dc * dc / self._sw2, 1e-9)
+        z = [complex(cur[f], cur[nf + f]) for f in range(nf)]
+        prev = self._lprev
+        self._lprev = z
+        floor = self._p_floor
+        raw = [False] * len(self._sets)
+        if max(p) >= floor:
+            ok = []
+            for f in range(nf):
+                if p[f] >= floor:
+                    adv = z[f] * prev[f].conjugate() * self._rot_l[f] + 0j
+                    ok.append(abs(math.atan2(adv.imag, adv.real)) <= self._tol_l[f])
+                else:
+                    ok.append(False)
+            for g, idx in enumerate(self._set_idx):
+                if all(ok[f] for f in idx):
+                    tot = 0.0
+                    for f in idx:
+                        tot += p[f]
+                    raw[g] = tot * self._ratio_norm / e_ac >= SHARE_ON
+        self._frame_line(raw, e_ac / self._sw2, out)
+
+    def _frame_line(self, raw: list[bool], power: float, out: list[tuple[int, ToneEvent]]) -> None:
+        """`_ToneBank._frame` for one channel."""
+        i = self._i
+        self._i += 1
+        groups = self._groups[0]
+        pend, dead = self._lpend, self._ldead
+        changed = False
+        for g, grp in enumerate(groups):
+            if raw[g] != grp.state:
+                pend[g] += 1
+                flip = pend[g] >= DEBOUNCE
+            else:
+                pend[g] = 0
+                flip = False
+            if flip or dead[g] <= i:
+                if flip:
+                    t = i - DEBOUNCE + 1  # first frame of the new state
+                    grp.history.append((grp.state, grp.seg_start, t))
+                    del grp.history[:-12]
+                    grp.state = not grp.state
+                    grp.seg_start = t
+                    pend[g] = 0
+                dead[g] = self._evaluate(0, g, grp, i, out)
+                changed = True
+        state_any = False
+        for grp in groups:
+            state_any = state_any or grp.state
+        if changed:
+            self._ltone_on = any(gr.rec is not None for gr in groups)
+        self._lfloor = power if power < self._lfloor else self._lfloor * self._rise
+        vf = (
+            power >= self._voice_abs
+            and power >= self._lfloor * self._voice_over
+            and not (any(raw) or state_any)
+        )
+        self._lvbits = ((self._lvbits << 1) | vf) & 7
+        if vf:
+            self._lvlast = i
+        voice = self._lvoice
+        start_v = self._lvbits == 7 and not voice
+        end_v = voice and self._lvlast <= i - VOICE_HANGOVER_FRAMES
+        quiet = not (voice or start_v or self._ltone_on or state_any)
+        if not quiet:
+            self._lqstart = i + 1
+        start_s = quiet and not self._lsilent and self._lqstart <= i + 1 - self._silence_frames
+        end_s = self._lsilent and not quiet
+        if end_s:
+            out.append((0, ToneEvent("silence", self._s(0, self._lsstart), self._s(0, i))))
+        if end_v:
+            out.append((0, ToneEvent("voice", self._s(0, self._lvstart), self._s(0, self._lvlast + 1))))
+        if start_v:
+            self._lvstart = i - VOICE_START_FRAMES + 1
+            out.append((0, ToneEvent("voice", self._s(0, self._lvstart), None)))
+        if start_s:
+            self._lsstart = self._lqstart
+            out.append((0, ToneEvent("silence", self._s(0, self._lsstart), None)))
+        self._lvoice = (voice or start_v) and not end_v
+        self._lsilent = (self._lsilent or start_s) and not end_s
+
+    def _s(self, ch: int, frame: int) -> int:
+        return max(0, frame * FRAME)
+
+    def flush(self) -> list[tuple[int, ToneEvent]]:
+        out: list[tuple[int, ToneEvent]] = []
+        end = self._i
+        for grp in self._groups[0]:
+            if grp.rec is not None:
+                out.append((0, ToneEvent(grp.rec.name, self._s(0, grp.rec_start), self._s(0, end))))
+                grp.rec = None
+        if self._lvoice:
+            out.append((0, ToneEvent("voice", self._s(0, self._lvstart), self._s(0, end))))
+            self._lvoice = False
+        if self._lsilent:
+            out.append((0, ToneEvent("silence", self._s(0, self._lsstart), self._s(0, end))))
+            self._lsilent = False
+        self._ltone_on = False
+        return out
+
+
 def _per_channel(events: list[tuple[int, ToneEvent]], channels: int) -> list[list[ToneEvent]]:
     out: list[list[ToneEvent]] = [[] for _ in range(channels)]
     for ch, ev in events:
@@ -620,7 +753,7 @@ class ToneDetector:
     """Streaming call-progress / fax / voice / silence detector for one line."""
 
     def __init__(self, plan: TonePlan, rate: int = SAMPLE_RATE, *, silence_seconds: float = 5.0) -> None:
-        self._bank = _ToneBank(plan, 1, rate, silence_seconds)
+        self._bank = _ToneLine(plan, rate, silence_seconds)
 
     def process(self, block: np.ndarray) -> list[ToneEvent]:
         """Feed samples (1-D int16, or float on the int16 scale); return events in time order."""
