@@ -131,6 +131,7 @@ class WallboardApp(App[None]):
         self._last_text: dict[str, Any] = {}
         self._tv_digits: dict[str, Any] = {}
         self.cells_written = 0  # bench: cells written by keyed diffs
+        self.events_taken = 0  # bench: events applied to the state
         self._stats_pending = False
         self._inbox: deque[dict[str, Any]] = deque()  # events from the connection, same event loop
 
@@ -291,6 +292,7 @@ class WallboardApp(App[None]):
     def flush(self) -> None:
         """Apply waiting events, then redraw the dirty panels (keyed diffs; text only when changed)."""
         inbox = self._inbox
+        self.events_taken += len(inbox)
         while inbox:
             event = inbox.popleft()
             if event.get("event") == RESET:
