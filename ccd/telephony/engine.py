@@ -894,26 +894,8 @@ class Engine:
         call = self.calls.get(call_id)
         if call is None:
             raise LookupError(f"no call {call_id!r}")
-        for line_id in sorted(call.lines):
-            line = self.lines[line_id]
-            if line.kind is LineKind.TRUNK and not line.spec.passthrough:
-                call.outcome = call.outcome or NO_ANSWER
-                self._release_trunk(line)
-                self._party_left(call, line)
-                return
-        # no trunk (internal call or ringing extension): tear down every extension
-        for line_id in sorted(call.lines):
-            line = self.lines[line_id]
-            if line.state in (S.RINGING, S.SELECTED):
-                self._cmd(line, dev.RingPhone(line.id, False))
-                self._fire(line, "cancel")
-            elif line.can("far_hangup"):
-                self._fire(line, "far_hangup")
-                self._play_tone(line, "busy")
-            self._end_leg(call, line, self._disposition(call))
-        self._finish(call, self._disposition(call))
+        self.hangup(call)
 
-    # ------------------------------------------------------------------ call control for applications
     def register_app(self, kind: str, factory: AppFactory) -> None:
         """Make `kind` (queue, ivr, voicemail...) a destination inbound rules and apps can route to."""
         self.apps[kind] = factory
