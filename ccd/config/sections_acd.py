@@ -2,7 +2,9 @@
 
 They follow `ccd.config.schema`'s rules (frozen keyword-only dataclasses of `setting()`s).
 A queue's ``name`` is an identifier of kind ``queue``, so ``[[inbound]] queue = "sales"``
-and a queue's ``overflow_target`` naming another queue are checked against it.
+is checked against it. ``overflow_target`` and ``exit_target`` must name a queue, an IVR
+flow, an extension or a mailbox (a typo is refused at load and at `ccd reload`, with its
+line); whether the name fits the destination kind is checked when the ACD applies it.
 """
 
 # `setting()` is a dataclass field specifier (it returns `dataclasses.field`), which RUF009 cannot know.
@@ -10,6 +12,7 @@ and a queue's ``overflow_target`` naming another queue are checked against it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +23,20 @@ OVERFLOW_KINDS = ("hangup", "queue", "ivr", "voicemail", "extension")
 JOIN_RULES = ("always", "logged_in", "ready")
 LEAVE_RULES = ("never", "no_logged_in", "no_ready")
 _KEY = r"[0-9*#]?"
+_TARGET_KINDS = ("queue", "ivr", "extension", "mailbox")
+_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
+
+
+def _codes(value: tuple[str, ...]) -> str | None:
+    """Disposition codes: short words (stored as `CODE: note` on the CDR), each once."""
+    for code in value:
+        if not _CODE.fullmatch(code):
+            return f"disposition code {code!r} must be 1-20 letters, digits, '_' or '-'"
+    upper = [c.upper() for c in value]
+    dupes = sorted({c for c in upper if upper.count(c) > 1})
+    if dupes:
+        return f"disposition codes must differ (ignoring case): {', '.join(dupes)}"
+    return None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -29,6 +46,11 @@ class AcdConfig:
     reasons: tuple[str, ...] = setting(DEFAULT_REASONS, doc="not-ready reason codes agents may pick")
     max_no_answer: int = setting(3, min=1, doc="unanswered offers in a row before an agent is set not ready")
     seed: int = setting(0, doc="seed of the 'random' strategy (reproducible runs)")
+    dispositions: tuple[str, ...] = setting(
+        (),
+        check=_codes,
+        doc='wrap-up codes agents give a call, e.g. ["SALE", "INFO", "COMPLAINT", "CALLBACK"] (empty: none)',
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,18 +71,26 @@ class QueueConfig:
     wrap_up: float = setting(10.0, min=0, doc="after-call work seconds (agents may override)")
     max_wait: float = setting(0.0, min=0, doc="seconds before the caller goes to the overflow (0: never)")
     overflow: str = setting("hangup", choices=OVERFLOW_KINDS, what="destination", doc="where overflow goes")
-    overflow_target: str | None = setting(None, doc="the queue, IVR flow, mailbox or extension of overflow")
+    overflow_target: str | None = setting(
+        None,
+        ref=_TARGET_KINDS,
+        what="destination",
+        doc="the queue, IVR flow, mailbox or extension of overflow",
+    )
     exit_key: str = setting(
         "", pattern=_KEY, pattern_doc="must be one DTMF key", doc="key to leave the queue"
     )
     exit_to: str = setting("voicemail", choices=OVERFLOW_KINDS, what="destination", doc="where the key leads")
-    exit_target: str | None = setting(None, doc="target of exit_to")
+    exit_target: str | None = setting(None, ref=_TARGET_KINDS, what="destination", doc="target of exit_to")
     join_when: str = setting("always", choices=JOIN_RULES, what="join rule", doc="callers may join when")
     leave_when: str = setting("never", choices=LEAVE_RULES, what="leave rule", doc="callers leave when")
     announce_position: bool = setting(True, doc="tell callers their place in line")
     announce_holdtime: bool = setting(True, doc="tell callers the estimated wait")
     announce_frequency: float = setting(
         30.0, min=0, doc="seconds between position announcements (0: at join only)"
+    )
+    announce_position_only_up: bool = setting(
+        False, doc="after the first, never announce a place worse than the last one announced"
     )
     periodic_announce: tuple[str, ...] = setting((), doc="prompt names played periodically")
     periodic_frequency: float = setting(60.0, gt=0, doc="seconds between periodic announcements")

@@ -1,9 +1,12 @@
 """Socket commands of the ACD: agent state, queues, agent call control and supervisor monitoring.
 
-`build_registry(daemon)` also builds the ACD itself (`daemon.acd`): it registers the
-"queue" application with the engine, adds the `agent` and `queue` snapshot topics to the
-server, hooks `Acd.tick` onto the media loop (as an audio tap: it runs every 20 ms, after
-the engine), and restores agents' login state from the journal.
+`build_acd(daemon)` builds the ACD itself (`daemon.acd`): it registers the "queue"
+application with the engine, hooks `Acd.tick` onto the daemon's tickers (every 20 ms, after
+the engine) and `apply_config` onto `daemon.reload_hooks`, so `ccd reload` applies
+`[[queues]]`, `[[agents]]` and `[acd]` to the running ACD without dropping a call (what
+changes when is in `ccd.telephony.acd_queue`'s module doc). `build_registry(daemon)` adds
+the `agent` and `queue` snapshot topics to the server and restores agents' login state from
+the journal.
 
 Permission rules: an agent acts on their own state and on calls at their own extension;
 supervisors may name any agent (`agent` argument) and monitor, force states and log out.
@@ -59,6 +62,7 @@ def queue_specs(config: Any) -> list[QueueSpec]:
                 announce_position=q.announce_position,
                 announce_holdtime=q.announce_holdtime,
                 announce_frequency=q.announce_frequency,
+                announce_position_only_up=q.announce_position_only_up,
                 periodic_announce=tuple(q.periodic_announce),
                 periodic_frequency=q.periodic_frequency,
                 moh=q.moh,
@@ -73,6 +77,43 @@ def queue_specs(config: Any) -> list[QueueSpec]:
             )
         )
     return specs
+
+
+def agent_settings(config: Any) -> dict[str, tuple[dict[str, int], float | None]]:
+    """`[[agents]]` as login -> (skills, own wrap-up)."""
+    return {a.login: (dict(a.skills), a.wrap_up) for a in getattr(config, "agents", ())}
+
+
+def office_tz(config: Any) -> Any:
+    """The office's time zone (`[callcenter] timezone`), for the midnight reset; UTC if unusable."""
+    from ccd.telephony.router import parse_tz
+
+    name = getattr(getattr(config, "callcenter", None), "timezone", "") or "UTC"
+    try:
+        return parse_tz(name)
+    except ValueError:
+        log.warning("time zone %r unusable: today's counters reset at midnight UTC", name)
+        return parse_tz("+00:00")
+
+
+def target_warnings(config: Any) -> list[str]:
+    """Overflow/exit targets that exist but are not of the destination's kind (the config
+    check only knows that the name exists somewhere)."""
+    kinds: dict[str, set[str]] = {
+        "queue": {q.name for q in getattr(config, "queues", ())},
+        "ivr": {f.name for f in getattr(config, "ivr", ())},
+        "extension": {e.id for e in getattr(config, "extensions", ())},
+    }
+    kinds["voicemail"] = kinds["extension"] | {m.id for m in getattr(config, "mailboxes", ())} | {"*"}
+    out = []
+    for i, q in enumerate(getattr(config, "queues", ())):
+        for key, kind, target in (
+            ("overflow_target", q.overflow, q.overflow_target),
+            ("exit_target", q.exit_to, q.exit_target),
+        ):
+            if target and kind in kinds and target not in kinds[kind]:
+                out.append(f"queues[{i}].{key}: '{target}' is not a {kind} ({q.name} sends callers there)")
+    return out
 
 
 def build_acd(daemon: Daemon) -> Acd:
@@ -90,19 +131,46 @@ def build_acd(daemon: Daemon) -> Acd:
         reasons=tuple(acd_cfg.reasons) if acd_cfg else None,
         max_no_answer=acd_cfg.max_no_answer if acd_cfg else 3,
         seed=acd_cfg.seed if acd_cfg else 0,
+        tz=office_tz(cfg),
+        dispositions=tuple(getattr(acd_cfg, "dispositions", ())),
     )
-    for agent in getattr(cfg, "agents", ()):
-        acd.book.ensure(agent.login, skills=dict(agent.skills), wrap_up=agent.wrap_up)
+    acd.configure_agents(agent_settings(cfg))
+    for problem in target_warnings(cfg):
+        log.warning("%s", problem)
     engine.register_app("queue", lambda target: AcdApp(acd, _known_queue(acd, target)))
     daemon.acd = acd  # type: ignore[attr-defined]
 
     daemon.tickers.append(acd.tick)
+    hooks = getattr(daemon, "reload_hooks", None)
+    if hooks is None:
+        hooks = daemon.reload_hooks = []  # type: ignore[attr-defined]
+    hooks.append(lambda config: apply_config(daemon, acd, config))
     return acd
+
+
+def apply_config(daemon: Daemon, acd: Acd, config: Any) -> dict[str, list[str]]:
+    """The reload hook: a checked configuration's queues, agents and [acd] onto the running ACD."""
+    for problem in target_warnings(config):
+        log.warning("%s", problem)
+    acd_cfg = getattr(config, "acd", None)
+    result = acd.reconfigure(
+        queue_specs(config),
+        agent_settings(config),
+        reasons=tuple(acd_cfg.reasons) if acd_cfg else None,
+        max_no_answer=acd_cfg.max_no_answer if acd_cfg else None,
+        dispositions=tuple(getattr(acd_cfg, "dispositions", ())),
+        tz=office_tz(config),
+    )
+    if daemon.engine is not None:
+        daemon._apply(daemon.engine.drain())  # offers the new settings made at once
+    return result
 
 
 def _known_queue(acd: Acd, name: str | None) -> str:
     if not name or name not in acd.queues:
         raise KeyError(f"no queue {name!r}")
+    if not acd.accepts(name):
+        raise KeyError(f"queue {name!r} was removed from the configuration: it takes no new callers")
     return name
 
 
@@ -133,6 +201,21 @@ async def restore_agents(daemon: Daemon, acd: Acd) -> int:
         log.info("%d agent(s) restored from the journal", restored)
     daemon._apply(daemon.engine.drain())  # type: ignore[union-attr]
     return restored
+
+
+async def _cdr_userfield(daemon: Daemon, uniqueid: str, userfield: str) -> bool:
+    """Set the CDR's userfield; False (logged) if the call has no record."""
+    from ccd.store.errors import NotFoundError
+
+    for attempt in range(2):
+        try:
+            await daemon.store.calls.update(uniqueid, userfield=userfield)
+            return True
+        except NotFoundError:
+            if attempt == 0:
+                await daemon.flush()  # its call_begin may still be queued
+    log.warning("call %s has no call record: disposition %r only journaled", uniqueid, userfield)
+    return False
 
 
 def build_registry(daemon: Daemon) -> CommandRegistry:
@@ -255,8 +338,8 @@ def build_registry(daemon: Daemon) -> CommandRegistry:
         login = me(ctx, args)
         agent = acd.book.agents.get(login)
         if agent is None:
-            return {"agent": login, "state": "logged_out"}
-        return agent.snapshot(daemon.clock.wall() - daemon.clock.now())
+            return {"agent": login, "state": "logged_out", "dispositions": list(acd.dispositions)}
+        return {**agent.snapshot(daemon.clock.wall() - daemon.clock.now()), **acd.coding(agent)}
 
     @reg.command(
         "agent.list", role="agent", doc="Every known agent with state and today's counters.", example={}
@@ -280,6 +363,26 @@ def build_registry(daemon: Daemon) -> CommandRegistry:
         reject_unknown(args, "agent")
         agent = wrap(lambda: acd.wrapup_done(me(ctx, args)))
         return agent.snapshot(daemon.clock.wall() - daemon.clock.now())
+
+    @reg.command(
+        "call.disposition",
+        role="agent",
+        doc="Code your current or last call with a wrap-up code of [acd] dispositions (also during "
+        "wrap-up; the last code wins), with an optional note. Stored on the call record (userfield "
+        "'CODE: note') and journaled as a DISPOSITION queue_log row. Supervisors may name an 'agent'.",
+        example={"call": "1767603600.1", "code": "SALE", "note": "2 boxes"},
+    )
+    async def call_disposition(ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
+        reject_unknown(args, "call", "code", "note", "agent")
+        await settle()
+        login = me(ctx, args)
+        call_id = optional(args, "call", str)
+        code = require(args, "code", str)
+        note = optional(args, "note", str, "")
+        coded = wrap(lambda: acd.disposition(login, call_id, code, note))
+        userfield = f"{coded['code']}: {coded['note']}" if coded["note"] else coded["code"]
+        stored = await _cdr_userfield(daemon, coded["call"], userfield)
+        return {**coded, "stored": stored}
 
     @reg.command(
         "agent.force_state",

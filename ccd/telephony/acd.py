@@ -141,6 +141,8 @@ class Agent:
     talk_today: float = 0.0
     answered_at: float | None = None
     no_answer_count: int = 0
+    last_call: str | None = None  # the call they last talked on (what a disposition code is for)
+    last_queue: str | None = None  # and its queue
 
     def snapshot(self, wall_offset: float = 0.0) -> dict[str, Any]:
         return {
@@ -287,6 +289,8 @@ class AgentBook:
             agent.answered_at = None
         if agent.state is not A.RINGING and not agent.direct:
             agent.calls_today += 1
+        if agent.state is not A.RINGING:
+            agent.last_call, agent.last_queue = agent.call, agent.queue
         if agent.state is A.RINGING:
             return self._resolve_pending(agent) or A.READY
         if agent.direct:
@@ -358,6 +362,18 @@ class AgentBook:
             self.problems.extend(problems)
             for problem in problems:
                 log.error("agent invariant broken after %s: %s", event, problem)
+
+    def new_day(self, now: float) -> None:
+        """Today's counters start again (the office's midnight).
+
+        Talk time of a call that spans midnight counts from midnight on, so "today" means
+        the office's calendar day for `least_talk_time` as it does on the wallboard.
+        """
+        for agent in self.agents.values():
+            agent.calls_today = 0
+            agent.talk_today = 0.0
+            if agent.answered_at is not None:
+                agent.answered_at = now
 
     # ------------------------------------------------------------------ invariants
     def check_agent(self, agent: Agent) -> list[str]:

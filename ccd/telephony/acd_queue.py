@@ -32,14 +32,38 @@ Decisions worth knowing:
   up to `callback_attempts` times, then EXITWITHTIMEOUT.
 - **Blind transfer with no answer** puts the caller back in the call's queue (or ends the
   call when it had none); the transferring agent is already in wrap-up.
+- **`announce_position_only_up`**: the first announcement always says the place (Asterisk's
+  option never announced at all, asterisk#1386); later ones say it only when it is not worse
+  than the last place announced (a VIP who joins ahead does not make a caller hear "you are
+  now 4th" after "3rd"); the estimated wait is still said.
+- **Withdrawn offers**: when a ringing phone stops because the caller hung up, left the line,
+  or another agent answered first (ring_all), the agent's row is RINGCANCELED with the ring
+  time in ms (Asterisk's event), so reports can tell a cancelled ring from RINGNOANSWER.
+- **Reload** (`reconfigure()`): a changed queue takes its new settings at the next decision
+  (strategy, timeouts, wrap-up for the next call, announcements: a shorter interval applies
+  to the callers waiting now); a new queue takes callers at once; a removed queue is
+  *retired*: it takes no new callers (routes to it fail like an unknown queue) but the
+  callers already in it keep their place and are served, time out or overflow under its
+  last settings; it disappears once nobody waits in it and no call of it is with an agent.
+  Agents' skills and own wrap-up come from `[[agents]]` again (a login no longer listed has
+  no skills and the queue's wrap-up); a wrap-up in progress keeps its end time. A
+  CONFIGRELOAD row is journaled.
+- **Today's counters** (agents' calls and talk time, the queues' counts and service level
+  and `fewest_calls`' per-agent counts) start again at the office's midnight (`tz`, from
+  `[callcenter] timezone`); the journal keeps every day, reports read it.
+- **Dispositions** (wrap-up codes, `[acd] dispositions`): an agent codes the call they are
+  on or just finished (during wrap-up, or after it until their next call); the code is
+  journaled as a DISPOSITION row (code, note) and set on the CDR by the server.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
 import random
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -120,6 +144,7 @@ class QueueSpec:
     announce_position: bool = True
     announce_holdtime: bool = True
     announce_frequency: float = 30.0
+    announce_position_only_up: bool = False
     periodic_announce: tuple[str, ...] = ()
     periodic_frequency: float = 60.0
     moh: str = "moh"
@@ -144,6 +169,7 @@ class QueueState:
     answered_in_sl: int = 0
     abandoned: int = 0
     abandoned_after: int = 0  # abandoned after the service-level threshold
+    retired: bool = False  # removed from the configuration: no new callers, drains
 
 
 @dataclass(eq=False)
@@ -275,6 +301,8 @@ class Acd:
         reasons: Sequence[str] | None = None,
         max_no_answer: int = 3,
         seed: int = 0,
+        tz: dt.tzinfo | None = None,
+        dispositions: Sequence[str] = (),
     ) -> None:
         self.ctl = ctl
         kwargs: dict[str, Any] = {"max_no_answer": max_no_answer, "call_alive": self._call_alive}
@@ -290,6 +318,11 @@ class Acd:
         self._seq = itertools.count(1)
         self._last_pub = -1.0
         self.now = 0.0
+        self.tz: dt.tzinfo = tz or dt.UTC
+        self._next_midnight: float | None = None  # wall time the counters start again
+        self.dispositions: tuple[str, ...] = tuple(dispositions)
+        self.coded: OrderedDict[str, tuple[str, str]] = OrderedDict()  # call -> (code, note), recent
+        self.configured_agents: set[str] = set()  # logins whose skills come from [[agents]]
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -343,8 +376,10 @@ class Acd:
         waiting = [e for e in self.entries.values() if e.queue == name]
         live = [e for e in waiting if e.call is not None]
         members = [a for a in self.book.agents.values() if self._member(q.spec, a)]
+        extra = {"retired": True} if q.retired else {}
         return {
             "queue": name,
+            **extra,
             "strategy": q.spec.strategy,
             "waiting": len(live),
             "longest_wait": round(max((self.t - e.joined for e in live), default=0.0), 1),
@@ -459,7 +494,9 @@ class Acd:
         lang = entry.lang if entry.lang in ("zh", "en") else "zh"
         names: list[str] = []
         position = self.position(entry)
-        if spec.announce_position:
+        if spec.announce_position and not (
+            spec.announce_position_only_up and entry.announced and position > entry.announced[-1]
+        ):
             names += queue_position_prompts(position, lang)
             entry.announced.append(position)
         if spec.announce_holdtime and position > 1:
@@ -533,13 +570,8 @@ class Acd:
             self.ctl.route(call, kind, target)
 
     def _drop(self, entry: Entry, reason: str) -> None:
-        """Take an entry out of line and withdraw its offers."""
-        for agent_id, ext in list(entry.offered.items()):
-            if entry.call is not None and entry.call.end is None:
-                self.ctl.stop_ring(entry.call, ext)
-            if self.book.agents[agent_id].state is A.RINGING:
-                self._fire(agent_id, "withdraw")
-        entry.offered.clear()
+        """Take an entry out of line and withdraw its offers (RINGCANCELED for each)."""
+        self._cancel_offers(entry)
         if self.entries.pop(entry.callid, None) is not None:
             self.ctl.publish(
                 "queue.caller_left",
@@ -552,6 +584,17 @@ class Acd:
                 key=entry.queue,
             )
             self._queue_changed(entry.queue)
+
+    def _cancel_offers(self, entry: Entry) -> None:
+        """Phones still ringing for this caller stop: the caller left, or another agent answered."""
+        ringtime = round((self.t - entry.offer_started) * 1000)
+        for agent_id, ext in list(entry.offered.items()):
+            if entry.call is not None and entry.call.end is None:
+                self.ctl.stop_ring(entry.call, ext)
+            self._journal(entry.callid, entry.queue, agent_id, "RINGCANCELED", ringtime)
+            if self.book.agents[agent_id].state is A.RINGING:
+                self._fire(agent_id, "withdraw")
+        entry.offered.clear()
 
     # ------------------------------------------------------------------ offers
     def dispatch(self) -> None:
@@ -760,11 +803,7 @@ class Acd:
             app.entry = None
             if entry.callback and entry.number and entry.callid in self.entries:
                 # keeps their place: detached from the call, called back when it is their turn
-                for agent_id, ext in list(entry.offered.items()):
-                    self.ctl.stop_ring(call, ext)
-                    if self.book.agents[agent_id].state is A.RINGING:
-                        self._fire(agent_id, "withdraw")
-                entry.offered.clear()
+                self._cancel_offers(entry)
                 entry.call = None
                 entry.state = "callback"
                 self._queue_changed(entry.queue)
@@ -920,6 +959,7 @@ class Acd:
     def tick(self, now: float) -> None:
         """Wrap-up ends, offer timeouts, announcements, maximum waits, reconciliation, dispatch."""
         self.now = now
+        self._calendar()
         for cb_id, cb in list(self.callbacks.items()):
             cb_call = self.ctl.calls.get(cb_id)
             if cb.lifted and not cb.connected and cb_call is not None and cb_call.answer is not None:
@@ -962,10 +1002,12 @@ class Acd:
                 entry.next_periodic = now + spec.periodic_frequency
                 self.ctl.play_prompts(call, list(spec.periodic_announce), tag="announce")
         self.dispatch()
-        if now - self._last_pub >= 1.0 and self.entries:
-            self._last_pub = now
-            for name in {e.queue for e in self.entries.values()}:
-                self._queue_changed(name)
+        if now - self._last_pub >= 1.0:
+            if self.entries:
+                self._last_pub = now
+                for name in {e.queue for e in self.entries.values()}:
+                    self._queue_changed(name)
+            self._prune_retired()
 
     def reconcile(self) -> None:
         """Agents against the calls that exist: nobody stays ringing or on a call that has ended,
@@ -1140,6 +1182,8 @@ class Acd:
             raise AcdError(E_CONFLICT, "the caller is not with an agent")
         if app.consult is not None:
             raise AcdError(E_CONFLICT, "a transfer is already in progress: complete or cancel it")
+        if target in self.queues and self.queues[target].retired:
+            raise AcdError(E_TARGET_UNKNOWN, f"queue {target!r} was removed from the configuration")
         if target in self.queues:
             if mode != "blind":
                 raise AcdError(E_INVALID_ARGS, "a transfer to a queue is blind: use mode 'blind'")
@@ -1299,6 +1343,172 @@ class Acd:
         else:
             self.ctl.disconnect(call, supervisor_ext)
 
+    # ------------------------------------------------------------------ dispositions
+    def disposition(self, agent_id: str, call_id: str | None, code: str, note: str = "") -> dict[str, Any]:
+        """Code the agent's current or last call with one of `[acd] dispositions` (the last code wins).
+
+        Returns what was recorded; the caller (the server) also writes it on the CDR.
+        """
+        from ccd.ipc.errors import E_INVALID_ARGS, E_NO_CALL, E_NOT_FOUND, E_UNSUPPORTED
+
+        if not self.dispositions:
+            raise AcdError(E_UNSUPPORTED, "no disposition codes are configured ([acd] dispositions)")
+        by_upper = {c.upper(): c for c in self.dispositions}
+        known = by_upper.get(code.strip().upper())
+        if known is None:
+            raise AcdError(
+                E_INVALID_ARGS, f"unknown disposition {code!r}: use one of {', '.join(self.dispositions)}"
+            )
+        agent = self.book.agents.get(agent_id)
+        if agent is None or agent.state is A.LOGGED_OUT:
+            raise AcdError(E_NOT_FOUND, f"agent {agent_id} is not logged in")
+        mine = [c for c in (agent.call if agent.state is not A.RINGING else None, agent.last_call) if c]
+        call_id = call_id or (mine[0] if mine else None)
+        if call_id is None:
+            raise AcdError(E_NO_CALL, f"agent {agent_id} has no call to code")
+        if call_id not in mine:
+            raise AcdError(E_NO_CALL, f"call {call_id} is not agent {agent_id}'s current or last call")
+        # one journal field: no pipes (the queue_log separator), no line breaks, bounded
+        clean = " ".join(note.replace("|", "/").split())[:500]
+        queue = agent.queue if call_id == agent.call else agent.last_queue
+        queue = queue if queue in self.queues else None
+        self._journal(call_id, queue, agent_id, "DISPOSITION", known, clean)
+        self.coded[call_id] = (known, clean)
+        self.coded.move_to_end(call_id)
+        while len(self.coded) > 1000:
+            self.coded.popitem(last=False)
+        data = {"call": call_id, "agent": agent_id, "code": known, "note": clean, "queue": queue}
+        self.ctl.publish("call.disposition", data, key=call_id)
+        return data
+
+    def coding(self, agent: Agent) -> dict[str, Any]:
+        """What the agent terminal needs to offer a disposition picker (for `agent.state`)."""
+        coded = self.coded.get(agent.last_call or "") if agent.last_call else None
+        return {
+            "dispositions": list(self.dispositions),
+            "last_call": agent.last_call,
+            "disposition": coded[0] if coded else None,
+        }
+
+    # ------------------------------------------------------------------ calendar
+    def _calendar(self) -> None:
+        """Start today's counters again when the office's midnight has passed."""
+        wall = self.ctl.wall()
+        if self._next_midnight is None:
+            self._next_midnight = next_midnight(wall, self.tz)
+        elif wall >= self._next_midnight:
+            self._next_midnight = next_midnight(wall, self.tz)
+            self.new_day()
+
+    def new_day(self) -> None:
+        """Agents' calls and talk time, queue counts and service level start at zero."""
+        self.book.new_day(self.t)
+        for q in self.queues.values():
+            q.calls.clear()
+            q.entered = q.answered = q.answered_in_sl = q.abandoned = q.abandoned_after = 0
+        log.info("ACD: a new day in %s: today's counters start again", self.tz)
+        for agent in self.book.agents.values():
+            if agent.state is not A.LOGGED_OUT:
+                self._agent_changed(agent, agent.state, "new_day")
+        self._all_queues_changed()
+
+    # ------------------------------------------------------------------ reload
+    def accepts(self, name: str | None) -> bool:
+        """True if new callers may be sent to queue `name` (it exists and was not removed)."""
+        q = self.queues.get(name or "")
+        return q is not None and not q.retired
+
+    def configure_agents(self, agents: Mapping[str, tuple[Mapping[str, int], float | None]]) -> None:
+        """Skills and own wrap-up per login (`[[agents]]`); logins dropped from it lose theirs."""
+        for login in self.configured_agents - set(agents):
+            agent = self.book.agents.get(login)
+            if agent is not None:
+                agent.skills, agent.wrap_up = {}, None
+        for login, (skills, wrap_up) in agents.items():
+            agent = self.book.ensure(login)
+            agent.skills, agent.wrap_up = dict(skills), wrap_up
+        self.configured_agents = set(agents)
+
+    def reconfigure(
+        self,
+        queues: Sequence[QueueSpec],
+        agents: Mapping[str, tuple[Mapping[str, int], float | None]] | None = None,
+        *,
+        reasons: Sequence[str] | None = None,
+        max_no_answer: int | None = None,
+        dispositions: Sequence[str] | None = None,
+        tz: dt.tzinfo | None = None,
+    ) -> dict[str, list[str]]:
+        """Apply new settings to the running ACD without touching a call (see the module doc).
+
+        The caller has checked the configuration; this only swaps settings. Returns the
+        queue names added, changed, removed (retired) and restored.
+        """
+        out: dict[str, list[str]] = {"added": [], "changed": [], "removed": [], "restored": []}
+        wanted = {spec.name: spec for spec in queues}
+        for name, spec in wanted.items():
+            q = self.queues.get(name)
+            if q is None:
+                self.queues[name] = QueueState(spec)
+                out["added"].append(name)
+                continue
+            if q.retired:
+                q.retired = False
+                out["restored"].append(name)
+            if q.spec != spec:
+                self._respec(name, q.spec, spec)
+                q.spec = spec
+                out["changed"].append(name)
+        for name, q in self.queues.items():
+            if name not in wanted and not q.retired:
+                q.retired = True
+                out["removed"].append(name)
+        if agents is not None:
+            self.configure_agents(agents)
+        if reasons:
+            self.book.reasons = tuple(reasons)
+        if max_no_answer is not None:
+            self.book.max_no_answer = max_no_answer
+        if dispositions is not None:
+            self.dispositions = tuple(dispositions)
+        if tz is not None and tz != self.tz:
+            self.tz = tz
+            self._next_midnight = None
+        self._journal(None, None, None, "CONFIGRELOAD")
+        log.info(
+            "ACD reconfigured: added %s, changed %s, removed %s",
+            out["added"] or "-",
+            out["changed"] or "-",
+            out["removed"] or "-",
+        )
+        self._prune_retired()
+        self._all_queues_changed()
+        self.dispatch()
+        return out
+
+    def _respec(self, name: str, old: QueueSpec, new: QueueSpec) -> None:
+        """Callers waiting in a changed queue: the new base priority and announcement intervals
+        count from the last announcement each caller heard (due ones play at the next tick)."""
+        for entry in self.entries.values():
+            if entry.queue != name:
+                continue
+            entry.priority += new.priority - old.priority
+            entry.next_announce += new.announce_frequency - old.announce_frequency
+            entry.next_periodic += new.periodic_frequency - old.periodic_frequency
+
+    def _prune_retired(self) -> None:
+        """Forget removed queues once nobody waits in them and no call of theirs is with an agent."""
+        for name in [n for n, q in self.queues.items() if q.retired]:
+            busy = (
+                any(e.queue == name for e in self.entries.values())
+                or any(app.queue == name for app in self.apps.values())
+                or any(cb.entry.queue == name for cb in self.callbacks.values())
+            )
+            if not busy:
+                del self.queues[name]
+                log.info("ACD: removed queue %s has drained", name)
+                self.ctl.publish("queue.removed", {"queue": name}, key=name)
+
     # ------------------------------------------------------------------ invariants
     def check(self) -> list[str]:
         """The book's invariants plus the queue's: [] when everything is consistent."""
@@ -1324,6 +1534,13 @@ class Acd:
     def agent_snapshots(self) -> list[dict[str, Any]]:
         offset = self.ctl.wall() - self.t
         return [a.snapshot(offset) for a in sorted(self.book.agents.values(), key=lambda a: a.id)]
+
+
+def next_midnight(wall: float, tz: dt.tzinfo) -> float:
+    """The Unix time of the next local midnight after `wall` in `tz` (DST-aware with zoneinfo)."""
+    today = dt.datetime.fromtimestamp(wall, tz).date()
+    nxt = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    return nxt.timestamp()
 
 
 class _Ref:
