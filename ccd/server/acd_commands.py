@@ -331,7 +331,13 @@ def build_registry(daemon: Daemon) -> CommandRegistry:
         agent = wrap(lambda: acd.set_state(me(ctx, args), "not_ready", reason))
         return agent.snapshot(daemon.clock.wall() - daemon.clock.now())
 
-    @reg.command("agent.state", role="agent", doc="An agent's state (default: your own).", example={})
+    @reg.command(
+        "agent.state",
+        role="agent",
+        doc="An agent's state (default: your own), with the wrap-up codes they may give "
+        "(`dispositions`, empty if none are configured), their `last_call` and its `disposition`.",
+        example={},
+    )
     async def agent_state(ctx: RequestContext, args: dict[str, Any]) -> dict[str, Any]:
         reject_unknown(args, "agent")
         await settle()
