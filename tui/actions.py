@@ -17,6 +17,7 @@ keymap, so no code changes to move a key. The footer shows the current key of ea
 | ready | r | ready for calls (置闲) |
 | not_ready | p | not ready, with a reason (置忙) |
 | wrapup_done | w | end wrap-up now |
+| disposition | s | wrap-up code for the call (小结; opens by itself in wrap-up when the daemon has codes) |
 | logout | l | log out (离席) |
 | note | n | write a note on the customer |
 | edit_customer | e | edit the customer card (or file a new one) |
@@ -59,6 +60,7 @@ AGENT_ACTIONS: dict[str, AgentAction] = {
         AgentAction("ready", "r", "Ready"),
         AgentAction("not_ready", "p", "Not ready"),
         AgentAction("wrapup_done", "w", "End wrap-up"),
+        AgentAction("disposition", "s", "Code", show=False),
         AgentAction("note", "n", "Note"),
         AgentAction("edit_customer", "e", "Customer"),
         AgentAction("order", "g", "Order"),

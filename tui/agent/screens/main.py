@@ -38,6 +38,7 @@ class MainScreen(Screen[None]):
         self.bundle: dict[str, Any] | None = None
         self.reminders: list[dict[str, Any]] = []
         self.missed: list[dict[str, Any]] = []
+        self.coding: dict[str, Any] = {}  # agent.state's dispositions / last_call / disposition
 
     @property
     def agent_app(self) -> Any:
@@ -82,6 +83,7 @@ class MainScreen(Screen[None]):
         state = await app.rpc("agent.state", quiet=("E_UNKNOWN_COMMAND",))
         if isinstance(state, dict):
             app.model.apply_agent(state, app.now())
+            self.coding = state
         self.refresh_bar()
         fields = await app.rpc("field.list")
         if isinstance(fields, list):
@@ -198,6 +200,9 @@ class MainScreen(Screen[None]):
         if isinstance(state, dict):
             app.model.apply_agent(state, app.now())
             self.refresh_bar()
+            self.coding = state
+            if state.get("state") == "wrap_up" and state.get("dispositions") and not state.get("disposition"):
+                self.action_disposition()  # wrap-up with codes: ask for one (Escape: later)
 
     def connection_changed(self, state: str, info: dict[str, Any]) -> None:
         if not self.is_mounted or not self.query("#banner"):
@@ -340,6 +345,29 @@ class MainScreen(Screen[None]):
         elif not app.model.daemon_states:
             app.model.set_state("ready", app.now())  # the phone-only mode keeps wrap-up on this screen
         self.refresh_bar()
+
+    def action_disposition(self) -> None:
+        """Wrap-up code for the last call (daemon's `agent.state` says which codes exist)."""
+        from tui.agent.screens.disposition import DispositionPicker
+
+        coding, model = self.coding, self.agent_app.model
+        last = model.last_call.call if model.last_call else None
+        call = model.call.call if model.call else (coding.get("last_call") or last)
+        if not coding.get("dispositions") or not call:
+            self.app.notify("no call to code, or no codes on this daemon", severity="warning")
+            return
+        if isinstance(self.app.screen, DispositionPicker):
+            return
+
+        async def done(choice: tuple[str, str] | None) -> None:
+            if choice:
+                code, note = choice
+                result = await self.agent_app.rpc("call.disposition", call=call, code=code, note=note)
+                if isinstance(result, dict):
+                    self.coding = {**coding, "disposition": result["code"]}
+                    self.app.notify(f"{result['code']}", title="小结 Disposition saved")
+
+        self.app.push_screen(DispositionPicker(call, coding["dispositions"], coding.get("disposition")), done)
 
     async def action_logout(self) -> None:
         app = self.agent_app
