@@ -356,7 +356,11 @@ def build_registry(daemon: Daemon) -> CommandRegistry:
         return acd.agent_snapshots()
 
     @reg.command(
-        "queue.list", role="agent", doc="Every queue: callers waiting, agents, service level.", example={}
+        "queue.list",
+        role="agent",
+        doc="Every queue: callers waiting, agents, today's counts and service level. A queue removed by "
+        "`ccd reload` is listed with `retired: true` until the callers still in it are served or leave.",
+        example={},
     )
     async def queue_list(ctx: RequestContext, args: dict[str, Any]) -> list[dict[str, Any]]:
         reject_unknown(args)
