@@ -103,6 +103,8 @@ class Daemon:
         self.taps: list[Any] = []
         # callables (now) run every tick right after the engine's timers (the ACD's clock)
         self.tickers: list[Any] = []
+        # callables (config) run by `ccd reload` with a checked configuration
+        self.reload_hooks: list[Any] = []
         # line id -> callable (event, now): that line's device events go there, not to the engine
         # (a `ccd line test` holds the line); alarms still reach the engine
         self.line_tests: dict[str, Any] = {}
