@@ -1,7 +1,7 @@
 """A GSM/4G module (Quectel EC25-like) on a pty: AT commands in PDU mode, with scripted faults.
 
-The emulator runs in a thread on the master side of `os.openpty()`; the driver opens the
-slave through a stable symlink (`path`), like `/dev/ttyUSB2`. It answers from a response
+The emulator runs on a pty (`pty_device.PtyDevice`); the driver opens the slave through a
+stable symlink (`path`), like `/dev/ttyUSB2`. It answers from a response
 table (`responses` can override any command), keeps a message store (`deliver()` puts a
 PDU there and announces it with `+CMTI`), takes `AT+CMGS` with its `> ` prompt and Ctrl-Z,
 numbers what it sends with message references, and can be told to fail the way modules do
@@ -14,21 +14,19 @@ Tests drive it with plain methods (`deliver()`, `status_report()`, `ring()`, `ga
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
-import threading
-import time
-import tty
 
 from ccd.drivers.sms import pdu
+from tests.fakes.pty_device import PtyDevice
 
 
-class FakeGsm:
+class FakeGsm(PtyDevice):
     """`with FakeGsm(tmp_path / "ttyGSM") as gsm:` then open `gsm.path`."""
 
+    POLL = 0.01
+
     def __init__(self, link: str | os.PathLike[str], *, pin: str = "", sim_busy: int = 0) -> None:
-        self._link = str(link)
+        super().__init__(link, "fake-gsm")
         self.pin = pin
         self.unlocked = not pin
         self.sim_busy = sim_busy  # answer "+CME ERROR: 14" to this many AT+CPIN? first
@@ -40,77 +38,19 @@ class FakeGsm:
         self.sent_mr: list[int] = []
         self.store: dict[int, str] = {}  # index -> PDU hex
         self.deleted: list[int] = []
-        self.unplugged = False
         self.auto_report: int | None = None  # send a delivery report with this status after each part
         self._echo = True
         self._mr = 0
-        self._master: int | None = None
-        self._slave_name = ""
-        self._lock = threading.RLock()
-        self._thread: threading.Thread | None = None
-        self._running = False
         self._inbuf = bytearray()
         self._pdu_len: int | None = None  # inside AT+CMGS: waiting for the PDU
 
     # ---------------------------------------------------------------- life cycle
 
-    @property
-    def path(self) -> str:
-        return self._link
-
-    def start(self) -> FakeGsm:
-        self._plug()
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name="fake-gsm", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._running = False
-        if self._thread:
-            self._thread.join(2)
-        self._close_master()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._link)
-
-    def __enter__(self) -> FakeGsm:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _plug(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        self._slave_name = os.ttyname(slave)
-        os.close(slave)
-        os.set_blocking(master, False)
-        with self._lock:
-            self._master = master
-            self._echo = True
-            self._inbuf.clear()
-            self._pdu_len = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._link)
-        os.symlink(self._slave_name, self._link)
-
-    def _close_master(self) -> None:
-        with self._lock:
-            if self._master is not None:
-                os.close(self._master)
-                self._master = None
-
-    def unplug(self) -> None:
-        """The stick is pulled out: the tty goes away and the driver's reads fail."""
-        self.unplugged = True
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._link)
-        self._close_master()
-
-    def replug(self) -> None:
-        """Plugged back: a new tty behind the same path, echo on again (factory state)."""
-        self._plug()
-        self.unplugged = False
+    def _reset(self) -> None:
+        """Factory state: echo on, no half-typed command or PDU."""
+        self._echo = True
+        self._inbuf.clear()
+        self._pdu_len = None
 
     # ---------------------------------------------------------------- test controls
 
@@ -138,44 +78,12 @@ class FakeGsm:
     def garbage(self, data: bytes = b"\x00\xff\xfe~\x81garbage\x07\r\n") -> None:
         self._write(data)
 
-    def send_raw(self, data: bytes) -> None:
-        self._write(data)
-
     # ---------------------------------------------------------------- the thread
-
-    def _write(self, data: bytes) -> None:
-        with self._lock:
-            if self._master is None or self.unplugged:
-                return
-            with contextlib.suppress(OSError):
-                os.write(self._master, data)
 
     def _line(self, text: str) -> None:
         self._write(b"\r\n" + text.encode() + b"\r\n")
 
-    def _run(self) -> None:
-        while self._running:
-            master = self._master
-            if master is None:
-                time.sleep(0.005)
-                continue
-            try:
-                r, _, _ = select.select([master], [], [], 0.01)
-            except (OSError, ValueError):
-                time.sleep(0.005)
-                continue
-            if not r:
-                continue
-            try:
-                data = os.read(master, 4096)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:  # the driver closed its end
-                time.sleep(0.005)
-                continue
-            self._feed(data)
-
-    def _feed(self, data: bytes) -> None:
+    def _received(self, data: bytes) -> None:
         for b in data:
             if self._pdu_len is not None:
                 if b == 0x1A:

@@ -1,7 +1,7 @@
 """A V.253 voice modem on a pty, with the quirks of real chipsets (HARDWARE.md §1, §6).
 
-The emulator runs in a thread on the master side of `os.openpty()`; the driver opens the
-slave through a stable symlink (`path`), exactly like `/dev/ttyACM0`. It answers from a
+The emulator runs on a pty (`pty_device.PtyDevice`); the driver opens the slave through a
+stable symlink (`path`), exactly like `/dev/ttyACM0`. It answers from a
 response table per profile (USR 5637, Conexant CX93001, an unknown modem), paces voice
 audio in real time (8000 samples/s) in both directions with DLE shielding, and can be
 scripted with the faults the field reports: caller ID lost after `ATZ`, a wedged device,
@@ -13,14 +13,11 @@ Everything a test drives is a plain method (`ring()`, `dtmf()`, `play_rx()`, `we
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import select
-import threading
 import time
-import tty
 from dataclasses import dataclass, field
+
+from tests.fakes.pty_device import PtyDevice
 
 DLE = 0x10
 ETX = 0x03
@@ -130,7 +127,7 @@ class FakeModemState:
     vts: list[str] = field(default_factory=list)
 
 
-class FakeModem:
+class FakeModem(PtyDevice):
     """Start with `with FakeModem("usr", tmp_path / "ttyMODEM") as emu:`; open `emu.path`."""
 
     def __init__(
@@ -138,23 +135,16 @@ class FakeModem:
     ) -> None:
         base = PROFILES[profile]
         self.profile = FakeProfile(**{**base.__dict__, **quirks})  # type: ignore[arg-type]
-        self._link = str(link) if link else None
+        super().__init__(link, f"fake-modem-{self.profile.name}")
         self.state = FakeModemState()
         self.commands: list[str] = []
         self.tx_audio = bytearray()  # what the driver played (+VTX), un-shielded, in the modem's codec
         self.dial_result = "VCON"
         self.dial_delay = 0.05
         self.wedged: str | None = None  # None | escape | atz | reopen | forever
-        self.unplugged = False
         self.slave_closes = 0
-        self.lost_bytes = 0  # output the driver never read (pty buffer full for 0.5 s)
         self._rx_audio = bytearray()
         self._rx_loop = False
-        self._master: int | None = None
-        self._slave_name = ""
-        self._lock = threading.RLock()
-        self._thread: threading.Thread | None = None
-        self._running = False
         self._inbuf = bytearray()
         self._dle_pending = False
         self._timers: list[_Timer] = []
@@ -163,67 +153,15 @@ class FakeModem:
 
     # ---------------------------------------------------------------- life cycle
 
-    @property
-    def path(self) -> str:
-        return self._link or self._slave_name
-
-    def start(self) -> FakeModem:
-        self._plug()
-        self._running = True
-        self._thread = threading.Thread(target=self._run, name=f"fake-modem-{self.profile.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._running = False
-        if self._thread:
-            self._thread.join(2)
-        self._unplug_fd()
-        if self._link:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._link)
-
-    def __enter__(self) -> FakeModem:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _plug(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        self._slave_name = os.ttyname(slave)
-        os.close(slave)  # so that the master sees EIO when the driver closes its end
-        os.set_blocking(master, False)
-        with self._lock:
-            self._master = master
-            self.state = FakeModemState()
-            self._inbuf.clear()
-            self._dle_pending = False
-        if self._link:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._link)
-            os.symlink(self._slave_name, self._link)
-
-    def _unplug_fd(self) -> None:
-        with self._lock:
-            if self._master is not None:
-                os.close(self._master)
-                self._master = None
-
-    def unplug(self) -> None:
-        """The USB cable is pulled: the tty disappears (the driver's reads fail)."""
-        self.unplugged = True
-        if self._link:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._link)
-        self._unplug_fd()
+    def _reset(self) -> None:
+        self.state = FakeModemState()
+        self._inbuf.clear()
+        self._dle_pending = False
 
     def replug(self) -> None:
         """Plugged back: a new tty behind the same path, factory state (caller ID off, echo on)."""
         self.wedged = None
-        self._plug()
-        self.unplugged = False
+        super().replug()
 
     # ---------------------------------------------------------------- test controls
 
@@ -233,9 +171,6 @@ class FakeModem:
 
     def forget_cid(self) -> None:
         self.state.cid = 0
-
-    def send_raw(self, data: bytes) -> None:
-        self._write(data)
 
     def send_line(self, text: str | bytes) -> None:
         data = text.encode("latin-1") if isinstance(text, str) else text
@@ -305,56 +240,17 @@ class FakeModem:
 
     # ---------------------------------------------------------------- the thread
 
-    def _write(self, data: bytes) -> None:
+    def _received(self, data: bytes) -> None:
+        self._slave_open = True
         with self._lock:
-            if self._master is None or self.unplugged:
-                return
-            view = memoryview(data)
-            deadline = time.monotonic() + 0.5
-            while view and time.monotonic() < deadline:
-                try:
-                    n = os.write(self._master, view)
-                except BlockingIOError:
-                    n = 0
-                except OSError:
-                    self.lost_bytes += len(view)
-                    return  # nobody there (slave closed): the bytes are gone, as on a real line
-                view = view[n:]
-                if view:
-                    select.select([], [self._master], [], 0.01)
-            self.lost_bytes += len(view)  # the driver stopped reading for half a second
+            self._input(data)
 
-    def _run(self) -> None:
-        while self._running:
-            master = self._master
-            if master is None:
-                time.sleep(0.01)
-                continue
-            try:
-                r, _, _ = select.select([master], [], [], 0.004)
-            except (OSError, ValueError):
-                time.sleep(0.01)
-                continue
-            if r:
-                try:
-                    data = os.read(master, 4096)
-                except BlockingIOError:
-                    data = b""
-                except OSError as e:
-                    if e.errno == errno.EIO:  # no slave open: the driver closed the port
-                        if self._slave_open:
-                            self._slave_open = False
-                            self.slave_closes += 1
-                            if self.wedged == "reopen":
-                                self.wedged = None
-                        time.sleep(0.005)
-                        continue
-                    data = b""
-                if data:
-                    self._slave_open = True
-                    with self._lock:
-                        self._input(data)
-            self._service()
+    def _driver_closed(self) -> None:
+        if self._slave_open:
+            self._slave_open = False
+            self.slave_closes += 1
+            if self.wedged == "reopen":
+                self.wedged = None
 
     def _service(self) -> None:
         now = time.monotonic()

@@ -47,7 +47,6 @@ from ccd.drivers.base import (
     Flash,
     Hook,
     HwDtmf,
-    LineAlarm,
     LineKind,
     LineSpec,
     Loop,
@@ -58,6 +57,7 @@ from ccd.drivers.base import (
     RingPhone,
     UnsupportedCommand,
 )
+from ccd.drivers.common import AlarmLatch, options_from_dict
 from ccd.drivers.dahdi import ioctl as dio
 from ccd.drivers.dahdi.channel import LAWS, Backend, ChannelGone, DahdiChannel, OsBackend
 
@@ -81,13 +81,7 @@ class DahdiOptions:
 
     @classmethod
     def from_dict(cls, name: str, options: dict[str, Any]) -> DahdiOptions:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise DriverUnavailable(
-                f"dahdi {name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        opts = cls(**options)
+        opts = options_from_dict(cls, "dahdi", name, options)
         opts.channels = tuple(int(c) for c in opts.channels)
         if not opts.channels:
             raise DriverUnavailable(
@@ -116,7 +110,10 @@ class _Line:
     ringing_phone: bool = False
     cid_audio: np.ndarray | None = None  # extension: caller ID waiting for the first ring pause
     cid_pos: int = -1  # >= 0: sending caller ID, sample position
-    in_alarm: bool = False
+    alarm: AlarmLatch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.alarm = AlarmLatch(self.spec.id)
 
 
 class DahdiDriver(Driver):
@@ -348,10 +345,9 @@ class DahdiDriver(Driver):
             self._alarm(ln, True, "channel reopened")
 
     def _alarm(self, ln: _Line, ok: bool, reason: str) -> None:
-        if ln.in_alarm == (not ok):
-            return
-        ln.in_alarm = not ok
-        self._events.append(LineAlarm(ln.spec.id, ok=ok, reason=reason))
+        ev = ln.alarm.update(ok, reason)
+        if ev is not None:
+            self._events.append(ev)
 
     def _hook(self, ln: _Line, value: int) -> None:
         ln.chan.hook(value)

@@ -4,7 +4,7 @@ The async shell around the pure parts (`parser`, `dle`, `cid`, `profiles`, `audi
 
 * the port is a path or a USB `vid:pid` (resolved again at every reopen, since a
   replugged USB modem comes back as another ttyACM); it is read with `loop.add_reader`
-  on its fd and written without ever blocking;
+  on its fd and written without ever blocking (`ccd.drivers.serialport`, shared with SMS);
 * one worker task owns the AT conversation, one command in flight at a time;
   `command()` only queues work for it, `tick()` only swaps buffers;
 * a missing final result code is a wedged device: `LineAlarm(ok=False)`, then the
@@ -28,11 +28,8 @@ All timers use `options["clock"]` (a `ccd.clock.Clock`, default `RealClock`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import re
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -44,10 +41,8 @@ from ccd.drivers.base import (
     FRAME,
     Capabilities,
     DeviceCommand,
-    DeviceEvent,
     Dial,
     DialResult,
-    Driver,
     DriverError,
     DriverTick,
     DriverUnavailable,
@@ -56,7 +51,6 @@ from ccd.drivers.base import (
     HwCallerId,
     HwDtmf,
     HwTone,
-    LineAlarm,
     LineKind,
     LineSpec,
     Loop,
@@ -67,10 +61,11 @@ from ccd.drivers.base import (
     SendDtmf,
     UnsupportedCommand,
 )
+from ccd.drivers.common import AlarmLatch, options_from_dict
 from ccd.drivers.modem import dle
 from ccd.drivers.modem.audio import CODEC_KINDS, Codec, choose_codec, parse_vsm_list
 from ccd.drivers.modem.cid import CidAssembler, CidRecord
-from ccd.drivers.modem.discover import PortNotFound, list_serial_ports, parse_usb_id, resolve_port
+from ccd.drivers.modem.discover import list_serial_ports, parse_usb_id
 from ccd.drivers.modem.parser import (
     AudioData,
     CidLine,
@@ -92,6 +87,7 @@ from ccd.drivers.modem.profiles import (
     profile_for_ati,
     profile_for_usb,
 )
+from ccd.drivers.serialport import PortVanished, SerialDriver
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +115,6 @@ _DIALABLE = set("0123456789*#ABCDabcd,WwPpTt!")
 
 class _Wedged(Exception):
     """The modem did not give a final result code in time."""
-
-
-class _Vanished(Exception):
-    """The port is gone (read error, EOF, write error)."""
 
 
 @dataclass(slots=True)
@@ -154,13 +146,7 @@ class ModemOptions:
 
     @classmethod
     def from_dict(cls, name: str, options: dict[str, Any]) -> ModemOptions:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise DriverUnavailable(
-                f"modem {name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        opts = cls(**options)
+        opts = options_from_dict(cls, "modem", name, options)
         if not opts.port:
             raise DriverUnavailable(f"modem {name}: no port (a device path such as /dev/ttyACM0, or vid:pid)")
         opts.profile = PROFILE_ALIASES.get(opts.profile, opts.profile)
@@ -189,10 +175,13 @@ class _Reply:
     lines: list[str] = field(default_factory=list)
 
 
-class ModemDriver(Driver):
+class ModemDriver(SerialDriver):
     """One voice modem serving one trunk line (`LineKind.TRUNK`, channel 0)."""
 
     KIND: ClassVar[str] = "modem"
+    WRITE_BUFFER_MAX: ClassVar[int | None] = 65536  # beyond this the modem has stopped reading: wedged
+    NOT_READY_TEXT: ClassVar[str] = "not answering like a modem ({})"
+    _NOT_READY: ClassVar[tuple[type[BaseException], ...]] = (_Wedged, PortVanished)
 
     def __init__(self, name: str, lines: list[LineSpec], options: dict[str, Any]) -> None:
         super().__init__(name, lines, options)
@@ -208,24 +197,12 @@ class ModemDriver(Driver):
         self.codec: Codec | None = None
         self.identity: dict[str, str] = {}
         self.warnings: list[str] = []
-        self.device_path: str | None = None
         self.state = "closed"  # closed | idle | voice | rx | tx | duplex | recovering | down
         self.offhook = False
         self._usb: tuple[int | None, int | None] = (None, None)
-        self._serial: Any = None
-        self._fd: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._parser = ModemParser()
-        self._wbuf = bytearray()
-        self._writer_on = False
         self._reply: _Reply | None = None
-        self._vanished = False
-        self._events: list[DeviceEvent] = []
-        self._actions: deque[Callable[[], Awaitable[None]]] = deque()
-        self._wake: asyncio.Event | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._closing = False
-        self._alarmed = False
+        self._latch = AlarmLatch(self.spec.id)
         self._cid_cmd: str | None = None
         self._codec_probed = False
         # the ringing call
@@ -254,34 +231,11 @@ class ModemDriver(Driver):
 
     # ================================================================ Driver API
 
-    async def open(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._closing = False
-        try:
-            self._open_port()
-        except (OSError, PortNotFound, ValueError) as e:
-            raise DriverUnavailable(f"modem {self.name}: cannot open {self.opts.port}: {e}") from None
-        try:
-            await self._initialize()
-        except (_Wedged, _Vanished) as e:
-            self._close_port()
-            raise DriverUnavailable(
-                f"modem {self.name} on {self.device_path}: not answering like a modem ({e})"
-            ) from None
-        self._worker = asyncio.create_task(self._run(), name=f"modem-{self.name}")
-
     async def close(self) -> None:
-        self._closing = True
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._worker
-            self._worker = None
-        if self._fd is not None and self.offhook:
+        await self._stop_worker()
+        if self.offhook:
             # best effort: leave the line on-hook, do not wait for an answer
-            with contextlib.suppress(OSError):
-                os.write(self._fd, self.profile.end_rx + self.profile.end_tx + b"ATH0\r")
+            self._port.write_now(self.profile.end_rx + self.profile.end_tx + b"ATH0\r")
         self._close_port()
         self.state = "closed"
 
@@ -362,10 +316,8 @@ class ModemDriver(Driver):
 
     # ================================================================ port I/O
 
-    def _open_port(self) -> None:
-        import serial
-
-        path = resolve_port(self.opts.port)
+    def _resolve_port(self) -> str:
+        path = super()._resolve_port()
         usb = parse_usb_id(self.opts.port)
         if usb:
             self._usb = (usb[0], usb[1])
@@ -373,126 +325,37 @@ class ModemDriver(Driver):
             for p in list_serial_ports():
                 if p.device == path:
                     self._usb = (p.vid, p.pid)
-        ser = serial.Serial()
-        ser.port = path
-        ser.baudrate = self.opts.baud
-        ser.timeout = 0
-        ser.exclusive = True
-        try:
-            ser.open()
-        except serial.SerialException as e:
-            raise OSError(str(e)) from None
-        self._serial = ser
-        self._fd = ser.fileno()
-        os.set_blocking(self._fd, False)
-        self.device_path = path
-        self._parser.reset()
-        self._wbuf.clear()
-        self._vanished = False
+        return path
+
+    def _open_port(self) -> None:
+        super()._open_port()
         self._last_rx_byte = self.clock.now()
-        assert self._loop is not None
-        self._loop.add_reader(self._fd, self._on_readable)
-        log.debug("modem %s: opened %s", self.name, path)
 
-    def _close_port(self) -> None:
-        if self._fd is not None and self._loop is not None:
-            with contextlib.suppress(Exception):
-                self._loop.remove_reader(self._fd)
-            if self._writer_on:
-                with contextlib.suppress(Exception):
-                    self._loop.remove_writer(self._fd)
-        self._writer_on = False
-        if self._serial is not None:
-            with contextlib.suppress(Exception):
-                self._serial.close()
-        self._serial = None
-        self._fd = None
-        self._wbuf.clear()
-
-    def _on_readable(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            data = os.read(self._fd, 4096)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            self._vanish(f"read error: {e.strerror or e}")
-            return
-        if not data:
-            self._vanish("end of file")
-            return
+    def _on_data(self, data: bytes) -> None:
         self._last_rx_byte = self.clock.now()
-        for ev in self._parser.feed(data):
-            try:
-                self._handle(ev)
-            except Exception:  # one bad event must not kill the reader
-                log.exception("modem %s: error handling %r", self.name, ev)
+        super()._on_data(data)
 
-    def _send(self, data: bytes) -> None:
-        if self._fd is None:
-            return
-        self._wbuf += data
-        if len(self._wbuf) > 65536:
-            # the modem has stopped reading: it will show as wedged; do not grow without bound
-            del self._wbuf[: len(self._wbuf) - 65536]
-        if not self._writer_on:
-            self._flush_writes()
-
-    def _flush_writes(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            while self._wbuf:
-                n = os.write(self._fd, self._wbuf)
-                del self._wbuf[:n]
-        except BlockingIOError:
-            pass
-        except OSError as e:
-            self._vanish(f"write error: {e.strerror or e}")
-            return
-        assert self._loop is not None
-        if self._wbuf and not self._writer_on:
-            self._loop.add_writer(self._fd, self._flush_writes)
-            self._writer_on = True
-        elif not self._wbuf and self._writer_on:
-            self._loop.remove_writer(self._fd)
-            self._writer_on = False
-
-    def _vanish(self, why: str) -> None:
-        if self._vanished:
-            return
-        self._vanished = True
-        log.warning("modem %s: device %s vanished (%s); will reopen every %.1f s", self.name, self.device_path, why,
-                    self.opts.reopen_interval)  # fmt: skip
-        self._close_port()
+    def _device_lost(self, why: str) -> str:
         self._lost_call()
-        self.state = "down"
-        self._alarm(False, "device vanished")
-        self._poke()
+        return "device vanished"
 
-    # ================================================================ waiting, on the injected clock
-
-    async def _sleep(self, seconds: float) -> None:
-        deadline = self.clock.now() + seconds
-        while self.clock.now() < deadline:
-            await asyncio.sleep(0.005)
+    # ================================================================ commands (worker only)
 
     async def _cmd(
         self, command: str | bytes, timeout: float | None = None, arm_audio: bool = False
     ) -> _Reply:
         """Send one command (str: an AT line, CR added; bytes: raw) and wait for its final result code."""
-        if self._fd is None:
-            raise _Vanished("port closed")
+        if not self._port.is_open:
+            raise PortVanished("port closed")
         text = command if isinstance(command, str) else repr(command)
         reply = self._reply = _Reply(text)
         if arm_audio:
             self._parser.arm_audio()
-        self._send(command.encode("ascii") + b"\r" if isinstance(command, str) else command)
+        self._send_bytes(command.encode("ascii") + b"\r" if isinstance(command, str) else command)
         deadline = self.clock.now() + (timeout if timeout is not None else self.opts.command_timeout)
         while reply.code is None:
-            if self._vanished:
-                raise _Vanished(text)
+            if self._port.vanished:
+                raise PortVanished(text)
             if self.clock.now() >= deadline:
                 self._reply = None
                 self._parser.disarm_audio()
@@ -508,43 +371,19 @@ class ModemDriver(Driver):
 
     # ================================================================ worker
 
-    def _queue(self, action: Callable[[], Awaitable[None]]) -> None:
-        self._actions.append(action)
-        self._poke()
+    async def _idle(self) -> None:
+        if (
+            self.state == "idle"
+            and not self._ringing
+            and self.clock.now() - self._last_activity >= self.opts.keepalive
+        ):
+            await self._cmd("AT")
 
-    def _poke(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while not self._closing:
-            try:
-                if self.state == "down":
-                    await self._reopen()
-                    continue
-                if not self._actions:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 0.05)
-                    if (
-                        not self._actions
-                        and self.state == "idle"
-                        and not self._ringing
-                        and self.clock.now() - self._last_activity >= self.opts.keepalive
-                    ):
-                        await self._cmd("AT")
-                    continue
-                action = self._actions.popleft()
-                await action()
-            except _Wedged as e:
-                await self._recover(str(e))
-            except _Vanished:
-                continue  # _vanish() already set state "down"
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("modem %s: unexpected error", self.name)
+    async def _worker_error(self, e: Exception) -> bool:
+        if isinstance(e, _Wedged):
+            await self._recover(str(e))
+            return True
+        return isinstance(e, PortVanished)  # the port already set state "down"
 
     async def _initialize(self) -> None:
         """Reset and set up the modem: run at open, after every recovery and reopen."""
@@ -636,12 +475,6 @@ class ModemDriver(Driver):
 
     # ---------------------------------------------------------------- faults
 
-    def _alarm(self, ok: bool, reason: str) -> None:
-        if ok == (not self._alarmed):
-            return
-        self._alarmed = not ok
-        self._events.append(LineAlarm(self.spec.id, ok=ok, reason=reason))
-
     def _lost_call(self) -> None:
         if self.offhook and not self._hangup_reported:
             self._events.append(Loop(self.spec.id, current=False))
@@ -675,7 +508,7 @@ class ModemDriver(Driver):
                     return
             except _Wedged:
                 continue
-            except _Vanished:
+            except PortVanished:
                 return
         log.warning(
             "modem %s: still not answering; will reopen every %.1f s", self.name, self.opts.reopen_interval
@@ -685,9 +518,9 @@ class ModemDriver(Driver):
 
     async def _try_escape(self) -> bool:
         self._parser.reset()
-        self._send(self.profile.end_rx + self.profile.end_tx)
+        self._send_bytes(self.profile.end_rx + self.profile.end_tx)
         await self._sleep(self.opts.guard_time)
-        self._send(b"+++")
+        self._send_bytes(b"+++")
         await self._sleep(self.opts.guard_time)
         return await self._ok("ATH0")
 
@@ -699,31 +532,10 @@ class ModemDriver(Driver):
         await self._sleep(min(self.opts.reopen_interval, 0.2))
         try:
             self._open_port()
-        except (OSError, PortNotFound, ValueError):
+        except OSError:
             return False
         self.stats["reopens"] += 1
         return await self._ok("AT")
-
-    async def _reopen(self) -> None:
-        """State "down": try to open and initialise again every reopen_interval."""
-        await self._sleep(self.opts.reopen_interval)
-        if self._closing:
-            return
-        try:
-            self._open_port()
-        except (OSError, PortNotFound, ValueError) as e:
-            log.debug("modem %s: reopen failed: %s", self.name, e)
-            return
-        try:
-            await self._initialize()
-        except (_Wedged, _Vanished) as e:
-            log.debug("modem %s: reopened but not answering: %s", self.name, e)
-            self._close_port()
-            self.state = "down"
-            return
-        self.stats["reopens"] += 1
-        log.warning("modem %s: recovered on %s", self.name, self.device_path)
-        self._alarm(True, "recovered")
 
     # ================================================================ call actions (worker only)
 
@@ -864,7 +676,7 @@ class ModemDriver(Driver):
             return
         self.state = "tx"
         if self._tx_pending:
-            self._send(dle.shield(self._tx_pending))
+            self._send_bytes(dle.shield(self._tx_pending))
             self._tx_pending.clear()
 
     async def _stop_stream(self) -> None:
@@ -908,13 +720,13 @@ class ModemDriver(Driver):
         if active:
             self._last_tx_active = now
         if self.state == "duplex":
-            self._send(dle.shield(self.codec.encode(frame)))
+            self._send_bytes(dle.shield(self.codec.encode(frame)))
             return
         if self.state == "tx":
             if self._tx_pending:  # frames that came while the switch was on its way
-                self._send(dle.shield(self._tx_pending))
+                self._send_bytes(dle.shield(self._tx_pending))
                 self._tx_pending.clear()
-            self._send(dle.shield(self.codec.encode(frame)))
+            self._send_bytes(dle.shield(self.codec.encode(frame)))
             if not self._tx_switch and now - self._last_tx_active >= self.opts.tx_hangover:
                 self._tx_switch = True
                 self._queue(self._switch_to_rx)

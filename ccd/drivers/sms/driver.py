@@ -3,7 +3,8 @@
 The async shell around the pure `pdu` and `at` modules:
 
 * the port is a path or a USB `vid:pid`, read with `loop.add_reader`, written without
-  blocking; one worker task owns the AT conversation, one command in flight at a time;
+  blocking; one worker task owns the AT conversation, one command in flight at a time
+  (both from `ccd.drivers.serialport`, shared with the voice modem);
 * set-up: `AT`, `ATE0`, `AT+CMEE=1`, `AT+CPIN?` (entering the configured PIN; "SIM busy"
   right after power-up is waited out), `AT+CMGF=0`, `AT+CNMI=2,1,0,1,0` (new messages are
   stored and announced with `+CMTI`; delivery reports come as `+CDS`), `AT+CLIP=1`; then
@@ -29,9 +30,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -41,19 +40,18 @@ from ccd.clock import Clock, RealClock
 from ccd.drivers.base import (
     Capabilities,
     DeviceCommand,
-    DeviceEvent,
-    Driver,
     DriverError,
     DriverTick,
     DriverUnavailable,
     HwCallerId,
-    LineAlarm,
     LineSpec,
     Ring,
     SendSms,
     SmsReceived,
     UnsupportedCommand,
 )
+from ccd.drivers.common import AlarmLatch, options_from_dict
+from ccd.drivers.serialport import PortVanished, SerialDriver
 from ccd.drivers.sms import pdu
 from ccd.drivers.sms.at import (
     SIM_BUSY,
@@ -84,10 +82,6 @@ class _Timeout(Exception):
     pass
 
 
-class _Vanished(Exception):
-    pass
-
-
 @dataclass(slots=True)
 class SmsOptions:
     """`[[drivers]]` options of an SMS modem; the config schema has port/baud/pin, the rest are tuning."""
@@ -112,13 +106,7 @@ class SmsOptions:
 
     @classmethod
     def from_dict(cls, name: str, options: dict[str, Any]) -> SmsOptions:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise DriverUnavailable(
-                f"sms {name}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
-        opts = cls(**options)
+        opts = options_from_dict(cls, "sms", name, options)
         if not opts.port:
             raise DriverUnavailable(f"sms {name}: no port (a device path such as /dev/ttyUSB2, or vid:pid)")
         if opts.pin and not opts.pin.isdigit():
@@ -154,10 +142,11 @@ class Outgoing:
         }
 
 
-class SmsDriver(Driver):
+class SmsDriver(SerialDriver):
     """One GSM/4G module: SMS in and out, caller ID of voice calls if a line is configured."""
 
     KIND: ClassVar[str] = "sms"
+    _NOT_READY: ClassVar[tuple[type[BaseException], ...]] = (_Timeout, PortVanished, SmsError)
 
     def __init__(self, name: str, lines: list[LineSpec], options: dict[str, Any]) -> None:
         super().__init__(name, lines, options)
@@ -167,25 +156,13 @@ class SmsDriver(Driver):
         self.clock: Clock = self.opts.clock or RealClock()
         self.line_id = self.lines[0].id if self.lines else name
         self.identity: dict[str, str] = {}
-        self.device_path: str | None = None
         self.state = "closed"  # closed | ready | down
         self.stats = {"garbage_bytes": 0, "received": 0, "sent": 0, "failed": 0, "reopens": 0, "bad_pdus": 0}
-        self._serial: Any = None
-        self._fd: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._parser = AtParser()
-        self._wbuf = bytearray()
-        self._writer_on = False
-        self._vanished = False
+        self._latch = AlarmLatch(self.line_id)
         self._reply: list[AtEvent] | None = None
         self._reply_done: asyncio.Event | None = None
         self._prompt: asyncio.Event | None = None
-        self._actions: deque[Callable[[], Awaitable[None]]] = deque()
-        self._wake: asyncio.Event | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._closing = False
-        self._alarmed = False
-        self._events: list[DeviceEvent] = []
         self._reasm = pdu.Reassembler(self.opts.reassembly_timeout)
         self._recent: deque[dict[str, Any]] = deque(maxlen=max(1, self.opts.keep))
         self._outgoing: dict[str, Outgoing] = {}
@@ -199,29 +176,8 @@ class SmsDriver(Driver):
 
     # ================================================================ Driver API
 
-    async def open(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._closing = False
-        try:
-            self._open_port()
-        except OSError as e:
-            raise DriverUnavailable(f"sms {self.name}: cannot open {self.opts.port}: {e}") from None
-        try:
-            await self._initialize()
-        except (_Timeout, _Vanished, SmsError) as e:
-            self._close_port()
-            raise DriverUnavailable(f"sms {self.name} on {self.device_path}: {e}") from None
-        self._worker = asyncio.create_task(self._run(), name=f"sms-{self.name}")
-        self._queue(self._read_stored)
-
     async def close(self) -> None:
-        self._closing = True
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._worker
-            self._worker = None
+        await self._stop_worker()
         for fut in self._waiting:
             if not fut.done():
                 fut.set_exception(SmsError("not sent: the SMS driver was stopped"))
@@ -317,117 +273,13 @@ class SmsDriver(Driver):
         )
         return d
 
-    # ================================================================ port I/O
+    # ================================================================ port faults
 
-    def _open_port(self) -> None:
-        import serial
-
-        from ccd.drivers.modem.discover import PortNotFound, resolve_port
-
-        try:
-            path = resolve_port(self.opts.port)
-        except PortNotFound as e:
-            raise OSError(str(e)) from None
-        ser = serial.Serial()
-        ser.port = path
-        ser.baudrate = self.opts.baud
-        ser.timeout = 0
-        ser.exclusive = True
-        try:
-            ser.open()
-        except (serial.SerialException, ValueError) as e:
-            raise OSError(str(e)) from None
-        self._serial = ser
-        self._fd = ser.fileno()
-        os.set_blocking(self._fd, False)
-        self.device_path = path
-        self._parser.reset()
-        self._wbuf.clear()
-        self._vanished = False
-        assert self._loop is not None
-        self._loop.add_reader(self._fd, self._on_readable)
-
-    def _close_port(self) -> None:
-        if self._fd is not None and self._loop is not None:
-            with contextlib.suppress(Exception):
-                self._loop.remove_reader(self._fd)
-            if self._writer_on:
-                with contextlib.suppress(Exception):
-                    self._loop.remove_writer(self._fd)
-        self._writer_on = False
-        if self._serial is not None:
-            with contextlib.suppress(Exception):
-                self._serial.close()
-        self._serial = None
-        self._fd = None
-        self._wbuf.clear()
-
-    def _on_readable(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            data = os.read(self._fd, 4096)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            self._vanish(f"read error: {e.strerror or e}")
-            return
-        if not data:
-            self._vanish("end of file")
-            return
-        for ev in self._parser.feed(data):
-            try:
-                self._handle(ev)
-            except Exception:  # one bad report must not kill the reader
-                log.exception("sms %s: error handling %r", self.name, ev)
-
-    def _send_bytes(self, data: bytes) -> None:
-        if self._fd is None:
-            return
-        self._wbuf += data
-        if not self._writer_on:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._fd is None:
-            return
-        try:
-            while self._wbuf:
-                n = os.write(self._fd, self._wbuf)
-                del self._wbuf[:n]
-        except BlockingIOError:
-            pass
-        except OSError as e:
-            self._vanish(f"write error: {e.strerror or e}")
-            return
-        assert self._loop is not None
-        if self._wbuf and not self._writer_on:
-            self._loop.add_writer(self._fd, self._flush)
-            self._writer_on = True
-        elif not self._wbuf and self._writer_on:
-            self._loop.remove_writer(self._fd)
-            self._writer_on = False
-
-    def _vanish(self, why: str) -> None:
-        if self._vanished:
-            return
-        self._vanished = True
-        log.warning("sms %s: device %s vanished (%s); will reopen every %.1f s", self.name, self.device_path, why,
-                    self.opts.reopen_interval)  # fmt: skip
-        self._close_port()
-        self.state = "down"
-        self._alarm(False, f"SMS modem vanished ({why})")
-        if self._reply_done is not None:
-            self._reply_done.set()
-        if self._prompt is not None:
-            self._prompt.set()
-        self._poke()
-
-    def _alarm(self, ok: bool, reason: str) -> None:
-        if ok == (not self._alarmed):
-            return
-        self._alarmed = not ok
-        self._events.append(LineAlarm(self.line_id, ok=ok, reason=reason))
+    def _device_lost(self, why: str) -> str:
+        for waiting in (self._reply_done, self._prompt):
+            if waiting is not None:
+                waiting.set()  # the command in flight sees the port gone at once
+        return f"SMS modem vanished ({why})"
 
     # ================================================================ what the module says
 
@@ -489,8 +341,8 @@ class SmsDriver(Driver):
     # ================================================================ commands (worker only)
 
     async def _cmd(self, command: str, timeout: float | None = None) -> tuple[Final, list[AtEvent]]:
-        if self._fd is None:
-            raise _Vanished("port closed")
+        if not self._port.is_open:
+            raise PortVanished("port closed")
         self._reply = []
         self._reply_done = asyncio.Event()
         self._send_bytes(command.encode("ascii") + b"\r")
@@ -498,8 +350,8 @@ class SmsDriver(Driver):
             await self._wait(self._reply_done, timeout or self.opts.command_timeout, command)
         finally:
             reply, self._reply = self._reply, None
-        if self._vanished:
-            raise _Vanished(command)
+        if self._port.vanished:
+            raise PortVanished(command)
         final = next(e for e in reply if isinstance(e, Final))
         log.debug("sms %s: %s -> %s", self.name, command, final.describe())
         return final, [e for e in reply if not isinstance(e, Final)]
@@ -508,17 +360,12 @@ class SmsDriver(Driver):
         """Wait for `event` until `timeout` seconds of the injected clock have passed."""
         deadline = self.clock.now() + timeout
         while not event.is_set():
-            if self._vanished:
-                raise _Vanished(what)
+            if self._port.vanished:
+                raise PortVanished(what)
             if self.clock.now() >= deadline:
                 raise _Timeout(f"no answer to {what}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), 0.02)
-
-    async def _sleep(self, seconds: float) -> None:
-        deadline = self.clock.now() + seconds
-        while self.clock.now() < deadline and not self._closing:
-            await asyncio.sleep(0.01)
 
     async def _must(self, command: str) -> list[AtEvent]:
         """A set-up command that has to work; "SIM busy" (right after power-up) is waited out."""
@@ -605,7 +452,7 @@ class SmsDriver(Driver):
             self._failed(msg, str(e))
             raise SmsError(str(e)) from None
         msg.parts = len(parts)
-        if self.state != "ready" or self._fd is None:
+        if self.state != "ready" or not self._port.is_open:
             self._failed(msg, "the SMS modem is out of service")
             raise SmsError(msg.error)
         for i, part in enumerate(parts, 1):
@@ -614,7 +461,7 @@ class SmsDriver(Driver):
             except SmsError as e:
                 self._failed(msg, f"part {i}/{len(parts)}: {e}" if len(parts) > 1 else str(e))
                 raise SmsError(msg.error) from None
-            except (_Timeout, _Vanished) as e:
+            except (_Timeout, PortVanished) as e:
                 self._failed(msg, f"no answer from the module ({e})")
                 raise SmsError(msg.error) from None
             msg.references.append(mr)
@@ -668,8 +515,8 @@ class SmsDriver(Driver):
         deadline = self.clock.now() + timeout
         try:
             while not fut.done():
-                if self._vanished:
-                    raise _Vanished(what)
+                if self._port.vanished:
+                    raise PortVanished(what)
                 if self.clock.now() >= deadline:
                     raise _Timeout(f"no answer to {what}")
                 await asyncio.sleep(0.005)
@@ -768,37 +615,18 @@ class SmsDriver(Driver):
 
     # ================================================================ worker
 
-    def _queue(self, action: Callable[[], Awaitable[None]]) -> None:
-        self._actions.append(action)
-        self._poke()
+    def _in_service(self) -> None:
+        self._queue(self._read_stored)  # what came while ccd was away (or the module was)
 
-    def _poke(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while not self._closing:
-            try:
-                if self.state == "down":
-                    await self._reopen()
-                    continue
-                if not self._actions:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), 0.05)
-                    continue
-                action = self._actions.popleft()
-                await action()
-            except _Timeout as e:
-                log.warning("sms %s: %s; checking the module", self.name, e)
-                await self._check_alive()
-            except (_Vanished, SmsError) as e:
-                log.debug("sms %s: %s", self.name, e)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sms %s: unexpected error", self.name)
+    async def _worker_error(self, e: Exception) -> bool:
+        if isinstance(e, _Timeout):
+            log.warning("sms %s: %s; checking the module", self.name, e)
+            await self._check_alive()
+            return True
+        if isinstance(e, PortVanished | SmsError):
+            log.debug("sms %s: %s", self.name, e)
+            return True
+        return False
 
     async def _check_alive(self) -> None:
         self._send_bytes(ESC)
@@ -806,29 +634,8 @@ class SmsDriver(Driver):
             final, _ = await self._cmd("AT")
             if final.ok:
                 return
-        except (_Timeout, _Vanished):
+        except (_Timeout, PortVanished):
             pass
         self._close_port()
         self.state = "down"
         self._alarm(False, "SMS modem not answering")
-
-    async def _reopen(self) -> None:
-        await self._sleep(self.opts.reopen_interval)
-        if self._closing:
-            return
-        try:
-            self._open_port()
-        except OSError as e:
-            log.debug("sms %s: reopen failed: %s", self.name, e)
-            return
-        try:
-            await self._initialize()
-        except (_Timeout, _Vanished, SmsError) as e:
-            log.debug("sms %s: reopened but not ready: %s", self.name, e)
-            self._close_port()
-            self.state = "down"
-            return
-        self.stats["reopens"] += 1
-        log.warning("sms %s: recovered on %s", self.name, self.device_path)
-        self._alarm(True, "recovered")
-        self._queue(self._read_stored)
