@@ -374,6 +374,12 @@ class WallboardApp(App[None]):
 
     # --- supervisor actions ----------------------------------------------------------------
 
+    def select_row(self, table_id: str, key: str) -> None:
+        """Focus `table_id` ("agents" or "channels") with its cursor on the row `key`."""
+        table = self.query_one(f"#{table_id}", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(key))
+
     def _selected(self) -> tuple[str, dict[str, Any]] | None:
         """(table id, frozen copy of the selected row's agent/call) of the focused table."""
         focused = self.focused
@@ -439,9 +445,9 @@ class WallboardApp(App[None]):
         if state == "logged_out":
             self._confirm_then(f"Sign agent {agent} out?", "", "agent.force_logout", {"agent": agent})
             return
+        # no reason: the daemon's default one, which every [acd] reasons list accepts
+        # (a made-up "supervisor" reason was refused as unknown)
         args = {"agent": agent, "state": state}
-        if state == "not_ready":
-            args["reason"] = "supervisor"
         word = {"ready": "ready", "not_ready": "not ready"}[state]
         self._confirm_then(f"Set agent {agent} {word}?", "", "agent.force_state", args)
 
