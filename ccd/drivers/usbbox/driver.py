@@ -13,15 +13,24 @@ What it does:
 * a box that vanishes (unplugged: `ENODEV` on a read) is `LineAlarm(ok=False)` on every
   line, looked for again every `reopen_interval`, and `LineAlarm(ok=True)` when it is back.
 
-Audio: the box's voice goes through its USB Audio Class interfaces, which pyusb cannot read
-in user space without claiming them from ALSA. The honest way is ALSA capture of that card
-(`arecord -D hw:<alsa_name>`, or a capture library) in a later driver stage; until then a
-box line declares `audio=False`, so the call engine uses it for ring, caller ID and hook
-state (screen pop, CDR of who called whom) but not for IVR or recording. See docs/usbbox.md.
+Audio: the box's voice goes through its USB Audio Class interfaces, which stay with Linux's
+`snd-usb-audio`; `audio.AlsaAudio` reads and writes that sound card with `arecord`/`aplay`
+children, so a box line gets the same soft DSP (caller ID from the audio, DTMF, busy tone),
+prompts and recordings as any other line. The card is the one the profile or ccd.toml names
+(`alsa_device`), or found by the box's USB id in /proc/asound. A line has audio (`audio`,
+`play`, `record`, `full_duplex` in its capabilities) when that is configured; with
+`alsa_device = "none"` it gives ring, caller ID and hook state only (screen pop and call
+record, no IVR). Audio failing on its own is logged, retried and shown in `describe()`, and
+raises no `LineAlarm` (see audio.py for why). See docs/usbbox.md.
+
+Test-only options (not in ccd.toml's schema): `usb_backend` (a pyusb backend), `alsa_command`
+(a prefix before arecord/aplay: tests/fakes/fake_alsa.py), `asound_root` (a /proc/asound
+stand-in), `reopen_interval`, `read_timeout_ms`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -46,6 +55,7 @@ from ccd.drivers.base import (
     OnHook,
     UnsupportedCommand,
 )
+from ccd.drivers.usbbox.audio import AlsaAudio, audio_setting
 from ccd.drivers.usbbox.profile import Profile, ProfileError, load_profile
 from ccd.drivers.usbbox.reports import ReportDecoder
 
@@ -72,6 +82,9 @@ class UsbBoxDriver(Driver):
         "usb_backend",
         "reopen_interval",
         "read_timeout_ms",
+        "alsa_device",
+        "alsa_command",
+        "asound_root",
     )
 
     def __init__(self, name: str, lines: list[LineSpec], options: dict[str, Any]) -> None:
@@ -113,6 +126,19 @@ class UsbBoxDriver(Driver):
         self._up = False
         self._seized: set[str] = set()
         self._cmd_events: list[DeviceEvent] = []
+        setting = audio_setting(self.options.get("alsa_device"), self.profile.alsa_device)
+        self.audio: AlsaAudio | None = None
+        if setting != "none":
+            self.audio = AlsaAudio(
+                name,
+                setting,
+                f"{self.vid:04x}:{self.pid:04x}",
+                self.profile.alsa_name,
+                self.profile.lines,
+                command=self.options.get("alsa_command") or (),
+                asound_root=self.options.get("asound_root") or "/proc/asound",
+                reopen_interval=self.reopen_interval,
+            )
 
     # ================================================================ Driver API
 
@@ -127,9 +153,13 @@ class UsbBoxDriver(Driver):
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"usbbox-{self.name}", daemon=True)
         self._thread.start()
+        if self.audio is not None:
+            self.audio.start(asyncio.get_running_loop(), self.clock.now())
 
     async def close(self) -> None:
         self._stop.set()
+        if self.audio is not None:
+            self.audio.close()
         if self._thread is not None:
             self._thread.join(2.0)
             self._thread = None
@@ -139,11 +169,12 @@ class UsbBoxDriver(Driver):
         if line not in self.by_id:
             raise UnsupportedCommand(f"usbbox {self.name} has no line {line!r}")
         hook = self.profile.hook_control
+        voice = self.audio is not None  # the box's sound card is configured (see audio.py)
         return Capabilities(
-            audio=False,  # voice is on the box's UAC interfaces (ALSA), not read by this driver yet
-            play=False,
-            record=False,
-            full_duplex=False,
+            audio=voice,
+            play=voice,
+            record=voice,
+            full_duplex=voice,
             hook_control=hook,
             switching=False,
             hw_caller_id=self.profile.has_cid,
@@ -192,7 +223,12 @@ class UsbBoxDriver(Driver):
                 self._up = True
                 self.stats["reopens"] += 1
                 events += [LineAlarm(spec.id, ok=True, reason="box plugged back in") for spec in self.lines]
-        return DriverTick(events, None)
+        if self.audio is None:
+            return DriverTick(events, None)
+        self.audio.poll(self.clock.now())  # the injected clock: some callers tick with a fixed `now`
+        rx = self.audio.read()[: self.channels]
+        self.audio.write(tx)
+        return DriverTick(events, rx)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
@@ -202,6 +238,7 @@ class UsbBoxDriver(Driver):
             usb_id=f"{self.vid:04x}:{self.pid:04x}",
             up=self._up,
             stats=dict(self.stats),
+            audio=self.audio.describe() if self.audio is not None else None,
         )
         return d
 

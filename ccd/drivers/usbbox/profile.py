@@ -19,7 +19,11 @@ reports, and `docs/usbbox.md` explains how to write one from a usbmon capture. L
 
     [audio]                   # the USB Audio Class interfaces: left to snd-usb-audio (ALSA)
     uac_interfaces = [0, 1]
-    alsa_name = "..."         # the card name ALSA shows, to find the capture device
+    alsa_name = "..."         # the card name ALSA shows (/proc/asound/cards), to find the card
+    alsa_device = "auto"      # optional: "auto" (find the card by the box's USB id, then by
+                              #   alsa_name), an ALSA PCM such as "plughw:CARD=Maple,DEV=0",
+                              #   or "none" (no voice path). Default: "auto" when alsa_name is
+                              #   given, else "none". ccd.toml's alsa_device overrides it.
 
     [[reports]]               # one table per kind of input report; the first that matches wins
     match = { byte = 0, value = 0x01 }        # optional: a report-type byte
@@ -107,6 +111,7 @@ class Profile:
     reports: tuple[ReportLayout, ...]
     uac_interfaces: tuple[int, ...] = ()
     alsa_name: str = ""
+    alsa_device: str = "none"  # "auto" | "none" | an ALSA PCM (see the module doc)
     output: dict[str, bytes] = field(default_factory=dict)
     path: str = ""
 
@@ -117,6 +122,11 @@ class Profile:
     @property
     def has_cid(self) -> bool:
         return any(r.cid is not None for r in self.reports)
+
+    @property
+    def has_audio(self) -> bool:
+        """Whether the profile gives the box a voice path (ccd.toml's alsa_device may still say)."""
+        return self.alsa_device != "none"
 
     @property
     def hook_control(self) -> bool:
@@ -190,7 +200,11 @@ def parse_profile(data: dict[str, Any], where: str = "profile") -> Profile:
     if not 1 <= size <= 1024:
         raise ProfileError(f"{w}.report_size: {size} (1 to 1024 bytes)")
     audio = _get(data, "audio", where, dict, {})
-    _unknown(audio, {"uac_interfaces", "alsa_name"}, f"{where} [audio]")
+    _unknown(audio, {"uac_interfaces", "alsa_name", "alsa_device"}, f"{where} [audio]")
+    alsa_name = _get(audio, "alsa_name", f"{where} [audio]", str, "")
+    alsa_device = _get(audio, "alsa_device", f"{where} [audio]", str, "auto" if alsa_name else "none").strip()
+    if not alsa_device:
+        raise ProfileError(f'{where} [audio].alsa_device: empty (give "auto", "none" or an ALSA device)')
     uac = tuple(_get(audio, "uac_interfaces", f"{where} [audio]", list, []))
     if interface in uac:
         raise ProfileError(f"{where}: interface {interface} is both the HID and an audio interface")
@@ -217,7 +231,8 @@ def parse_profile(data: dict[str, Any], where: str = "profile") -> Profile:
         report_size=size,
         reports=tuple(layouts),
         uac_interfaces=tuple(int(x) for x in uac),
-        alsa_name=_get(audio, "alsa_name", f"{where} [audio]", str, ""),
+        alsa_name=alsa_name,
+        alsa_device=alsa_device,
         output=output,
     )
 
