@@ -253,6 +253,13 @@ class UsbboxOptions:
 
     profile: Path = setting(doc="device profile (TOML), relative to this file")
     vid_pid: str | None = setting(None, check=_vid_pid, doc='USB id "vid:pid" if several boxes differ')
+    alsa_device: str | None = setting(
+        None,
+        pattern=r"\S+",
+        pattern_doc='must be "auto", "none" or an ALSA device such as "plughw:CARD=Maple,DEV=0"',
+        doc='the box\'s sound card: "auto" (found by its USB id), "none" (no audio: ring and caller ID '
+        'only) or an ALSA device; unset: as the profile says',
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
