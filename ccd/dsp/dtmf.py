@@ -2,18 +2,23 @@
 
 How the receiver decides, and why:
 
-* Every 10 ms a 20 ms Hann window is measured at the eight DTMF frequencies, their second
-  harmonics and DC. A 20 ms frame touches three such windows (the end of one, one whole, the start
-  of the next), so one matrix product of the (channels, 160) frame against a fixed (160, 99) basis
-  gives every number the receiver needs for all channels; the pieces of a window that straddles two
-  frames are added. 20 ms gives bins narrow enough to keep adjacent DTMF frequencies 14 dB apart.
+* Every 10 ms a 20 ms Hann window is measured at the eight DTMF frequencies and DC. A 20 ms frame
+  is two 80-sample halves; one matrix product of all channels' halves against a fixed (80, 34)
+  basis gives each half's share of the window it opens and of the window it closes, and two adds
+  give the two windows the frame completes. 20 ms gives bins narrow enough to keep adjacent DTMF
+  frequencies 14 dB apart. Second harmonics (for the strict test only) are computed from the kept
+  samples of the few channels that reach that test.
+* Screen first: per frame, a dozen array operations over all channels measure the two new windows'
+  group peaks and energy share; only channels where a window could start a digit, or a digit is
+  running, go on to the full decision. The single-line engine also skips the spectra of a frame
+  whose energy is too low to hold two tones at the level floor (a bound, not a guess).
 * A window is a *hit* for a digit when: the strongest bin of each group stands 4 dB (strict: 6 dB)
   above the other bins of its group; both tones are above the level floor; the two tones carry most
   of the window's energy (signal-to-total ratio, DC removed — this is what rejects speech, music and
   noise); the twist is within limits; and the frequency, measured from the phase advance of each
-  bin over 10 ms, is within ±2.2 % of nominal — towards the previous window, or (to continue a
-  digit) towards the next one, so a tone that resumes with a new phase after a drop-out is not
-  lost. A *strict* hit, the only kind that starts a digit, also needs the backward phase, a higher
+  bin over 10 ms, is within ±2.2 % of nominal (tested as re >= cos(tol)·|z|: no arctangent) —
+  towards the previous window, or (to continue a digit) towards the next one, so a tone that
+  resumes with a new phase after a drop-out is not lost. A *strict* hit, the only kind that starts a digit, also needs the backward phase, a higher
   level and share, tighter twist, and no second harmonic (a sung or played note has one).
 * Hits feed a state machine per channel: a run starts on a strict hit and continues on hits of the
   same digit; three windows (30 ms) without one end it — a 40 ms pause always gives three, a
@@ -124,33 +129,62 @@ def dtmf_generate(
 
 
 # ---------------------------------------------------------------------------------------------
-# Receiver engine. Shared constants: one frame (20 ms) is analysed with one matrix product whose
-# columns give, for the three window pieces that touch the frame, the eight DTMF bins, the DC term
-# and the eight second-harmonic bins (see module docstring).
+# Receiver engine. Shared constants: a 20 ms frame is two 80-sample halves; each half times a
+# fixed (80, 34) basis gives its share of the window it opens ("first" half) and of the window it
+# closes ("second" half) — the eight DTMF bins (re, im) and the DC term of each. Two adds then give
+# the two windows the frame completes. Second harmonics are only needed for a digit's strict
+# test, so they are computed from the kept samples of the few channels that get that far.
 # ---------------------------------------------------------------------------------------------
-_NB = 33  # per window piece: re(8), im(8), DC, harmonic re(8), harmonic im(8)
+_NW = 17  # per window: re(8), im(8), DC
+_HARMONICS = tuple(2.0 * f for f in LOW_FREQS + HIGH_FREQS)
 
 
-def _bases() -> tuple[np.ndarray, np.ndarray]:
+def _bases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     w = hann(WIN)
-    piece = np.concatenate(
-        [dft_basis(LOW_FREQS + HIGH_FREQS, w, SAMPLE_RATE), dft_basis(_HARMONICS, w, SAMPLE_RATE)[:, :16]],
-        axis=1,
-    )
-    # A: the end of window 2b (its second half is the frame's first half); W: window 2b+1 (the
-    # frame); L: the start of window 2b+2 (its first half is the frame's second half).
-    a = place_rows(FRAME, 0, piece[HOP:])
-    l_ = place_rows(FRAME, HOP, piece[:HOP])
-    basis = np.concatenate([a, piece, l_], axis=1)
+    win = dft_basis(LOW_FREQS + HIGH_FREQS, w, SAMPLE_RATE)  # (160, 17)
+    half = np.concatenate([win[:HOP], win[HOP:]], axis=1)  # (80, 34): first | second half
+    # Energy pieces of a frame: the end of window 2b (its second half is the frame's first half),
+    # window 2b+1 (the frame), the start of window 2b+2 (its first half is the frame's second half).
     w2 = (w * w)[:, None]
     energy = np.concatenate([place_rows(FRAME, 0, w2[HOP:]), w2, place_rows(FRAME, HOP, w2[:HOP])], axis=1)
-    return basis.astype(np.float32), energy.astype(np.float32)
+    harm = dft_basis(_HARMONICS, w, SAMPLE_RATE)[:, :16]  # (160, 16): re(8), im(8)
+    # Harmonics of the two windows decided at frame b from the samples of frames b-1 and b:
+    # window 2b-1 is frame b-1, window 2b straddles the two.
+    harm2 = np.concatenate([place_rows(2 * FRAME, 0, harm), place_rows(2 * FRAME, HOP, harm)], axis=1)
+    return (
+        half.astype(np.float32),
+        energy.astype(np.float32),
+        harm.astype(np.float32),
+        harm2.astype(np.float32),
+    )
 
 
-_HARMONICS = tuple(2.0 * f for f in LOW_FREQS + HIGH_FREQS)
-_BASIS, _EBASIS = _bases()  # (160, 99), (160, 3)
-_BASIS_T = np.ascontiguousarray(_BASIS.T)  # (99, 160): channels-last products
-_EBASIS_T = np.ascontiguousarray(_EBASIS.T)
+_HALF, _EBASIS, _HBASIS, _H2BASIS = _bases()  # (80, 34), (160, 3), (160, 16), (320, 32)
+_HALF_T = np.ascontiguousarray(_HALF.T)  # (34, 80): channels-last products
+_EBASIS_T = np.ascontiguousarray(_EBASIS.T)  # (3, 160)
+_H2BASIS_T = np.ascontiguousarray(_H2BASIS.T)  # (32, 320)
+
+
+def _line_bases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One line's products: windows 2b and 2b+1 and their energies from the 240 samples
+    [frame b-1's last 80 | frame b]; and the 0/1 matrix that sums squared re and im into bin
+    powers (and passes DC^2), so a frame's screen is three small products."""
+    win = np.concatenate([_HALF[:, :_NW], _HALF[:, _NW:]]).astype(np.float64)  # (160, 17)
+    b240 = np.concatenate([place_rows(WIN + HOP, 0, win), place_rows(WIN + HOP, HOP, win)], axis=1)
+    w2 = (hann(WIN) ** 2)[:, None]
+    e240 = np.concatenate([place_rows(WIN + HOP, 0, w2), place_rows(WIN + HOP, HOP, w2)], axis=1)
+    sqsum = np.zeros((2 * _NW, 18))
+    for j in range(2):
+        for i in range(8):
+            sqsum[j * _NW + i, j * 9 + i] = sqsum[j * _NW + 8 + i, j * 9 + i] = 1.0
+        sqsum[j * _NW + 16, j * 9 + 8] = 1.0
+    return b240.astype(np.float32), e240.astype(np.float32), sqsum.astype(np.float32)
+
+
+_B240, _E240, _SQSUM = _line_bases()  # (240, 34), (240, 2), (34, 18)
+# A bin's power is at most 160 times the window's energy (Cauchy-Schwarz over the 160 samples), so a
+# window under this energy cannot have both tones at the level floor (1 % margin for rounding).
+_EN_MIN = 0.99 * ((dbm0_to_peak(FLOOR_DBM0) * float(hann(WIN).sum()) / 2.0) ** 2) / WIN
 _W = hann(WIN)
 _SW, _SW2 = float(_W.sum()), float((_W * _W).sum())
 # |X|^2 of a sine of peak A is (A*sum(w)/2)^2; its windowed energy is A^2/2*sum(w^2).
@@ -160,6 +194,8 @@ _P_LOOSE = (dbm0_to_peak(LOOSE_FLOOR_DBM0) * _SW / 2.0) ** 2
 _F = np.asarray(LOW_FREQS + HIGH_FREQS)
 _ROT = np.exp(-2j * np.pi * _F * HOP / SAMPLE_RATE)  # expected phase advance per hop, conjugated
 _TOL = 2.0 * np.pi * FREQ_TOL * _F * HOP / SAMPLE_RATE  # radians of phase error per hop
+# |phase error| <= tol is re >= cos(tol) |z| for the advance z: a hypot, no arctangent.
+_COS = np.cos(_TOL)
 _TW_S = tuple(10 ** (v / 10.0) for v in TWIST_STRICT_DB)
 _TW_L = tuple(10 ** (v / 10.0) for v in TWIST_LOOSE_DB)
 _CLEAR = [bool(_LOW_HARMONIC_CLEAR[d // 4, d % 4]) for d in range(16)]
@@ -167,9 +203,9 @@ _CLEAR_LUT = np.zeros(32, dtype=bool)
 _CLEAR_LUT[:16] = _CLEAR
 _DIGIT_W = np.array([[0, 4, 8, 12], [0, 1, 2, 3]], dtype=np.int64)[:, :, None]  # (group, bin, 1)
 _ROT_C = _ROT[:, None]
-_TOL_C = _TOL[:, None]
+_COS_C = _COS[:, None]
 _ROT_L = [complex(r) for r in _ROT]
-_TOL_L = [float(t) for t in _TOL]
+_COS_L = [float(t) for t in _COS]
 _NO_RUN = -2
 
 
@@ -184,12 +220,26 @@ def _start_sample(j0: int, a0: float, mx: float) -> int:
     return j0 * HOP - round((fill - 0.5) * WIN) + HOP // 2
 
 
+def _screen(w: np.ndarray, en: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bin powers, group peaks, band, ratio, weaker tone and 'could start a digit' of windows (2, 17, n)."""
+    sq = np.square(w)
+    p = sq[:, 0:8] + sq[:, 8:16]
+    pk = p.reshape(2, 2, 4, -1).max(axis=2)  # (window, group, channel)
+    band = pk[:, 0] + pk[:, 1]
+    e_ac = np.maximum(en - sq[:, 16] / _SW2, 1e-9)
+    ratio = band * _NORM / e_ac
+    pmin = np.minimum(pk[:, 0], pk[:, 1])
+    return p, pk, band, ratio, pmin, (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
+
+
 class _DtmfBank:
     """The receiver for `channels` lines sharing one time base (vectorised over channels).
 
-    State per channel is a handful of arrays: the run's digit (-2: none), whether it is confirmed,
-    the window of its last hit, its first window and amplitude, and the running sum and peak of its
-    window amplitudes. Python runs per channel only when a digit ends (an event).
+    Per frame the common case is a screen: the two new windows' band powers and energy share, a
+    dozen array operations over all channels. Only channels where a window could start a digit,
+    or a digit is running, go on to the full decision. Run state per channel is a handful of
+    arrays (digit, -2: none; confirmed; window of its last hit; first window and amplitude;
+    running sum and peak of its window amplitudes); Python runs per channel only when a digit ends.
     """
 
     def __init__(self, channels: int, rate: int = SAMPLE_RATE) -> None:
@@ -200,14 +250,14 @@ class _DtmfBank:
         self.channels = channels
         self._framer = Framer(channels, FRAME)
         self._enabled = np.ones(channels, dtype=bool)
+        self._all_enabled = True
         self.reset_all()
 
     # -- state -----------------------------------------------------------------------------
     def reset_all(self) -> None:
         c = self.channels
         self._framer.clear()
-        self._s = np.zeros((5, _NB, c))  # windows 2b-2 .. 2b+1 of the last frame, then the L piece
-        self._en = np.zeros((5, c))
+        self._clear_spectra()
         self._b = 0  # frames analysed
         self._origin = np.zeros(c, dtype=np.int64)
         self._run = np.full(c, _NO_RUN, dtype=np.int64)
@@ -220,15 +270,41 @@ class _DtmfBank:
         self._nrun = 0
         self._neutral_until = -(2**62)  # windows <= this are ignored (fillin)
 
+    def _clear_spectra(self) -> None:
+        c = self.channels
+        self._w = np.zeros((2, _NW, c))  # the last frame's windows 2b-2, 2b-1 (as seen from frame b)
+        self._en = np.zeros((2, c))
+        self._carry = np.zeros((_NW, c), dtype=np.float32)  # first half of window 2b
+        self._ecarry = np.zeros(c, dtype=np.float32)
+        self._x = np.zeros((c, FRAME), dtype=np.float32)  # the last frame's samples (harmonics)
+        self._ss = np.zeros(c, dtype=bool)  # window 2b-1 could start a digit
+        self._ss_any = False
+
     def reset(self, ch: int) -> None:
         self._check_channel(ch)
         self._framer.clear(ch)
-        self._s[:, :, ch] = 0.0
+        # Copies: these may be views of the last frame's products and samples.
+        self._w = self._w.copy()
+        self._en = self._en.copy()
+        self._carry = self._carry.copy()
+        self._ecarry = self._ecarry.copy()
+        self._x = self._x.copy()
+        self._ss = self._ss.copy()
+        self._w[:, :, ch] = 0.0
         self._en[:, ch] = 0.0
+        self._carry[:, ch] = 0.0
+        self._ecarry[ch] = 0.0
+        self._x[ch] = 0.0
+        self._ss[ch] = False
         self._origin[ch] = self._samples_seen()
         if self._run[ch] >= 0:
             self._nrun -= 1
         self._clear_run(ch)
+
+    def set_enabled(self, ch: int, enabled: bool) -> None:
+        self._check_channel(ch)
+        self._enabled[ch] = bool(enabled)
+        self._all_enabled = bool(self._enabled.all())
 
     def _clear_run(self, ch: object) -> None:
         self._run[ch] = _NO_RUN
@@ -251,59 +327,55 @@ class _DtmfBank:
     def feed(self, block: np.ndarray) -> list[tuple[int, DtmfEvent]]:
         """Process a float32 (channels, n) block; return the digits that ended as (channel, event)."""
         out: list[tuple[int, DtmfEvent]] = []
+        c = self.channels
         for x in self._framer.frames(block):
-            self.analyse(_BASIS_T @ x.T, _EBASIS_T @ (x * x).T, out)
+            self.analyse(x, _HALF_T @ x.reshape(2 * c, HOP).T, _EBASIS_T @ np.square(x).T, out)
         return out
 
-    def analyse(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
-        """One frame from its products: `y` (99, C) with `_BASIS_T`, `e` (3, C) with `_EBASIS_T`."""
+    def analyse(self, x: np.ndarray, yh: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
+        """One frame `x` (C, 160) from its products: `yh` (34, 2C) with `_HALF_T` over the frame's
+        halves (columns: channel 0 first half, channel 0 second half, channel 1…), `e` (3, C) with
+        `_EBASIS_T` over the squared samples. `x` is kept (not copied) for the next frame."""
         c = self.channels
-        prev, prev_en = self._s, self._en
-        s = np.empty((5, _NB, c))
-        s[:2] = prev[2:4]
-        s[2:] = y.reshape(3, _NB, c)
-        s[2] += prev[4]
-        en = np.empty((5, c))
-        en[:2] = prev_en[2:4]
-        en[2:] = e
-        en[2] += prev_en[4]
-        self._s, self._en = s, en
-        k0 = 2 * self._b - 1  # windows decided now: k0 (row 1) and k0 + 1 (row 2)
+        w = np.empty((2, _NW, c))  # windows 2b, 2b+1
+        np.add(self._carry, yh[_NW:, 0::2], out=w[0], dtype=np.float64)
+        np.add(yh[:_NW, 0::2], yh[_NW:, 1::2], out=w[1], dtype=np.float64)
+        self._carry = yh[:_NW, 1::2]
+        en = np.empty((2, c))
+        np.add(self._ecarry, e[0], out=en[0], dtype=np.float64)
+        en[1] = e[1]
+        self._ecarry = e[2]
+        ss = _screen(w, en)[5]
+        if not self._all_enabled:
+            ss &= self._enabled  # a disabled line starts no digit: skip its decisions
+        a0, a1 = ss.any(axis=1).tolist()
+        ss_prev, any_prev = self._ss, self._ss_any
+        w_prev, en_prev, x_prev = self._w, self._en, self._x
+        self._w, self._en, self._x, self._ss, self._ss_any = w, en, x, ss[1], a1
+        k0 = 2 * self._b - 1  # windows decided now: k0 (the last frame's 2b+1) and k0 + 1 (2b)
         self._b += 1
-        sq = np.square(s[1:3])
-        p = sq[:, 0:8] + sq[:, 8:16]
-        e_ac = np.maximum(en[1:3] - sq[:, 16] / _SW2, 1e-9)
-        p4 = p.reshape(2, 2, 4, c)
-        pk = p4.max(axis=2)  # (window, group, channel)
-        band = pk[:, 0] + pk[:, 1]
-        ratio = band * _NORM / e_ac
-        pmin = np.minimum(pk[:, 0], pk[:, 1])
-        strictish = (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
-        keep = strictish[0] | strictish[1]
+        if not self._nrun and not (any_prev or a0):
+            return  # no digit running and none can start: nothing else to look at
+        keep = ss_prev | ss[0]
         if self._nrun:
             keep |= self._run >= 0
         idx = np.flatnonzero(keep)
-        if idx.size == 0:
-            return  # no digit running and none can start: nothing else to look at
-        if idx.size * 2 <= c:  # decide only where something can happen
-            d2, st2, amp2 = self._decide(
-                s[:4, :, idx],
-                sq[:, :, idx],
-                pk[:, :, idx],
-                idx.size,
-                ratio[:, idx],
-                pmin[:, idx],
-                strictish[:, idx],
-                self._enabled[idx],
-            )
+        raw = np.concatenate((x_prev[idx], x[idx]), axis=1)  # (n, 320): frames b-1 and b
+        d2, st2, amp2 = _decide_bank(
+            np.concatenate((w_prev[:, :, idx], w[:, :, idx])),
+            np.stack((en_prev[1, idx], en[0, idx])),
+            (_H2BASIS_T @ raw.T).astype(np.float64).reshape(2, 16, idx.size),
+            self._enabled[idx],
+        )
+        if idx.size == c:
+            d, strict, amp = d2, st2, amp2
+        else:
             d = np.full((2, c), -1, dtype=np.int64)
             d[:, idx] = d2
             strict = np.zeros((2, c), dtype=bool)
             strict[:, idx] = st2
             amp = np.zeros((2, c))
             amp[:, idx] = amp2
-        else:
-            d, strict, amp = self._decide(s[:4], sq, pk, c, ratio, pmin, strictish, self._enabled)
         cont = d == self._run
         trans = ~cont & (strict | (self._run >= 0))
         if k0 > self._neutral_until and not trans.any():
@@ -315,50 +387,10 @@ class _DtmfBank:
             np.maximum(self._mx, ac[1], out=self._mx)
             np.putmask(self._lh, cont[1], k0 + 1)
         else:
-            for w in (0, 1):
-                if k0 + w > self._neutral_until:
-                    self._step(k0 + w, d[w], strict[w], amp[w], out)
+            for w_ in (0, 1):
+                if k0 + w_ > self._neutral_until:
+                    self._step(k0 + w_, d[w_], strict[w_], amp[w_], out)
         self._conf |= self._sum >= CONFIRM_SPAN * self._mx
-
-    @staticmethod
-    def _decide(
-        s: np.ndarray,
-        sq: np.ndarray,
-        pk: np.ndarray,
-        c: int,
-        ratio: np.ndarray,
-        pmin: np.ndarray,
-        strictish: np.ndarray,
-        enabled: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(digit or -1, strict, amplitude) per window (2, c): the rules of `_decide` below, vectorised."""
-        p4 = (sq[:, 0:8] + sq[:, 8:16]).reshape(2, 2, 4, c)
-        gt = p4 > PEAK_LOOSE * pk[:, :, None]
-        peak_l = gt.sum(axis=2).max(axis=1) <= 1
-        peak_s = (p4 > PEAK_STRICT * pk[:, :, None]).sum(axis=2).max(axis=1) <= 1
-        sel = gt.reshape(2, 8, c)
-        digit = (gt * _DIGIT_W).sum(axis=(1, 2))
-        tw = pk[:, 1] / np.maximum(pk[:, 0], 1e-30)
-        # Phase advance of each bin from window to window: back (k-1 -> k) and forward (k -> k+1).
-        z = np.empty((4, 8, c), dtype=np.complex128)
-        z.real = s[:4, 0:8]
-        z.imag = s[:4, 8:16]
-        adv = z[1:] * z[:-1].conj()
-        adv *= _ROT_C
-        adv += 0j  # -0.0 -> 0.0, so silence measures as 0 rad in both the batch and line forms
-        okb = np.abs(np.angle(adv)) <= _TOL_C  # (3, 8, c)
-        f_loose = ((okb[:2] | okb[1:]) & sel).reshape(2, 2, 4, c).any(axis=2).all(axis=1)
-        f_strict = (okb[:2] & sel).reshape(2, 2, 4, c).any(axis=2).all(axis=1)
-        hp = (sq[:, 17:25] + sq[:, 25:33]) * sel
-        h = hp.reshape(2, 2, 4, c).sum(axis=2)
-        h_ok = (h[:, 1] <= HARMONIC_MAX * pk[:, 1]) & (
-            (h[:, 0] <= HARMONIC_MAX * pk[:, 0]) | ~_CLEAR_LUT[digit & 31]
-        )
-        loose = (ratio >= RATIO_LOOSE) & (pmin >= _P_LOOSE) & peak_l & f_loose
-        loose &= (tw >= _TW_L[0]) & (tw <= _TW_L[1])
-        loose &= enabled
-        strict = loose & strictish & peak_s & f_strict & h_ok & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
-        return np.where(loose, digit, -1), strict, np.sqrt(pk[:, 0] + pk[:, 1])
 
     def _step(self, k: int, d: np.ndarray, strict: np.ndarray, amp: np.ndarray, out: list) -> None:
         """One window of the state machine for every channel (see `_DtmfLine._step`, the same rules)."""
@@ -420,8 +452,7 @@ class _DtmfBank:
             self._b += total // FRAME
             self._framer.pending = total % FRAME
             self._framer.clear(slice(None))
-            self._s[:] = 0.0
-            self._en[:] = 0.0
+            self._clear_spectra()
             self._neutral_until = 2 * self._b + 1
             return out
         # Windows touching the lost samples, and the one after (its phase reference does), are
@@ -433,11 +464,50 @@ class _DtmfBank:
         return self.feed(np.zeros((self.channels, n), dtype=np.float32))
 
 
+def _decide_bank(
+    s: np.ndarray, en: np.ndarray, harm: np.ndarray, enabled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(digit or -1, strict, amplitude) per window (2, n): the rules of `_decide` below, vectorised.
+
+    `s` (4, 17, n): windows k0-1 .. k0+2; `en` (2, n): energies of windows k0, k0+1; `harm`
+    (2, 16, n): their second-harmonic bins.
+    """
+    n = s.shape[2]
+    p, pk, band, ratio, pmin, strictish = _screen(s[1:3], en)
+    p4 = p.reshape(2, 2, 4, n)
+    gt = p4 > PEAK_LOOSE * pk[:, :, None]
+    peak_l = gt.sum(axis=2).max(axis=1) <= 1
+    peak_s = (p4 > PEAK_STRICT * pk[:, :, None]).sum(axis=2).max(axis=1) <= 1
+    sel = gt.reshape(2, 8, n)
+    digit = (gt * _DIGIT_W).sum(axis=(1, 2))
+    tw = pk[:, 1] / np.maximum(pk[:, 0], 1e-30)
+    # Phase advance of each bin from window to window: back (k-1 -> k) and forward (k -> k+1).
+    z = np.empty((4, 8, n), dtype=np.complex128)
+    z.real = s[:, 0:8]
+    z.imag = s[:, 8:16]
+    adv = z[1:] * z[:-1].conj()
+    adv *= _ROT_C
+    okb = adv.real >= _COS_C * np.abs(adv)  # (3, 8, n)
+    f_loose = ((okb[:2] | okb[1:]) & sel).reshape(2, 2, 4, n).any(axis=2).all(axis=1)
+    f_strict = (okb[:2] & sel).reshape(2, 2, 4, n).any(axis=2).all(axis=1)
+    hp = (np.square(harm[:, 0:8]) + np.square(harm[:, 8:16])) * sel
+    h = hp.reshape(2, 2, 4, n).sum(axis=2)
+    h_ok = (h[:, 1] <= HARMONIC_MAX * pk[:, 1]) & (
+        (h[:, 0] <= HARMONIC_MAX * pk[:, 0]) | ~_CLEAR_LUT[digit & 31]
+    )
+    loose = (ratio >= RATIO_LOOSE) & (pmin >= _P_LOOSE) & peak_l & f_loose
+    loose &= (tw >= _TW_L[0]) & (tw <= _TW_L[1])
+    loose &= enabled
+    strict = loose & strictish & peak_s & f_strict & h_ok & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
+    return np.where(loose, digit, -1), strict, np.sqrt(band)
+
+
 class _DtmfLine:
     """The same receiver for one line in plain Python floats: numpy call overhead dominates there.
 
     Every rule and every floating-point operation is the one `_DtmfBank` applies, in the same order,
-    so one line gives the events the bank gives for it (tests/dsp/test_dtmf.py checks).
+    so one line gives the events the bank gives for it (tests/dsp/test_dtmf.py checks). Per frame:
+    two small products, then Python on lists; a quiet frame stops after the screen.
     """
 
     def __init__(self, rate: int = SAMPLE_RATE) -> None:
@@ -448,11 +518,7 @@ class _DtmfLine:
 
     def reset_all(self) -> None:
         self._framer.clear()
-        zero = [0.0] * _NB
-        self._w = [zero, zero]  # windows 2b-2, 2b-1 of the last frame (33 floats each)
-        self._carry = zero  # L piece
-        self._e = [0.0, 0.0]
-        self._ecarry = 0.0
+        self._clear_spectra()
         self._b = 0
         self._run = _NO_RUN
         self._conf = False
@@ -463,6 +529,16 @@ class _DtmfLine:
         self._mx = math.inf
         self._neutral_until = -(2**62)
 
+    def _clear_spectra(self) -> None:
+        # Two sample buffers used in turn: [last 80 samples of the frame before | the frame], so
+        # both windows a frame completes come out of one product with no carries to add.
+        self._bufs = (np.zeros(WIN + HOP, dtype=np.float32), np.zeros(WIN + HOP, dtype=np.float32))
+        self._cur = 0
+        self._wl: list[float] | None = [0.0] * (2 * _NW)  # the last frame's windows (as floats)
+        self._wa: np.ndarray | None = np.zeros(2 * _NW, dtype=np.float32)  # the same, as computed
+        self._m: tuple | None = _ZERO_M  # screen of the last frame's window 2b+1
+        self._en1 = 0.0  # energy of the last frame's window 2b+1
+
     def _samples_seen(self) -> int:
         return self._b * FRAME + self._framer.pending
 
@@ -472,29 +548,50 @@ class _DtmfLine:
     def feed(self, block: np.ndarray) -> list[DtmfEvent]:
         out: list[DtmfEvent] = []
         for x in self._framer.frames(block):
-            x = x[0]
-            self.analyse((x @ _BASIS).tolist(), ((x * x) @ _EBASIS).tolist(), out)
+            self.analyse(x[0], out)
         return out
 
-    def analyse(self, y: list[float], e: list[float], out: list[DtmfEvent]) -> None:
-        carry = self._carry
-        we = [a + b for a, b in zip(y[0:_NB], carry, strict=True)]
-        wo = y[_NB : 2 * _NB]
-        self._carry = y[2 * _NB :]
-        wins = [self._w[0], self._w[1], we, wo]
-        ens = [self._e[0], self._e[1], e[0] + self._ecarry, e[1]]
-        self._w = [we, wo]
-        self._e = ens[2:]
-        self._ecarry = e[2]
+    def analyse(self, x: np.ndarray, out: list[DtmfEvent]) -> None:
+        """One frame (160 samples, any real dtype on the int16 scale).
+
+        A window whose energy is below `_EN_MIN` cannot hold two tones at the level floor, so
+        when no digit runs and neither window decided now can start one, the frame stops after
+        the energy product; its spectra are computed later only if the next frame needs them.
+        """
+        prev = self._bufs[self._cur]
+        self._cur ^= 1
+        buf = self._bufs[self._cur]
+        buf[:HOP] = prev[FRAME:]
+        buf[HOP:] = x
+        en0, en1 = np.dot(buf * buf, _E240).tolist()
         k0 = 2 * self._b - 1
         self._b += 1
-        got = [_measure(wins[1], ens[1]), _measure(wins[2], ens[2])]
-        if self._run < 0 and not (got[0][4] or got[1][4]):
+        m_prev = self._m
+        if self._run < 0 and en0 < _EN_MIN:
+            if (self._en1 < _EN_MIN) if m_prev is None else not m_prev[4]:
+                self._wa, self._wl, self._m, self._en1 = None, None, None, en1
+                return
+        w_prev = self._wa
+        if w_prev is None:  # the last frame stopped early: its windows now
+            w_prev = np.dot(prev, _B240)
+            m_prev = _measure(np.dot(w_prev * w_prev, _SQSUM).tolist()[9:18], self._en1)
+        w = np.dot(buf, _B240)  # windows 2b, 2b+1: re(8), im(8), DC each
+        q = np.dot(w * w, _SQSUM).tolist()  # bin powers and DC^2 of both windows
+        m0 = _measure(q[0:9], en0)
+        m1 = _measure(q[9:18], en1)
+        wl_prev = self._wl
+        self._m, self._wa, self._wl, self._en1 = m1, w, None, en1
+        if self._run < 0 and not (m_prev[4] or m0[4]):
             return
-        for w in (0, 1):
-            k = k0 + w
+        if wl_prev is None:
+            wl_prev = w_prev.tolist()
+        self._wl = wl = w.tolist()
+        wins = (wl_prev[:_NW], wl_prev[_NW:], wl[:_NW], wl[_NW:])
+        ms = (m_prev, m0)
+        for j in (0, 1):
+            k = k0 + j
             if k > self._neutral_until:
-                d, strict, amp = _decide(wins[w], wins[w + 1], wins[w + 2], got[w])
+                d, strict, amp = _decide(wins[j], wins[j + 1], wins[j + 2], ms[j], prev, buf, j)
                 self._step(k, d, strict, amp, out)
         if self._run >= 0 and self._sum >= CONFIRM_SPAN * self._mx:
             self._conf = True
@@ -551,8 +648,7 @@ class _DtmfLine:
             self._b += total // FRAME
             self._framer.pending = total % FRAME
             self._framer.clear(0)
-            zero = [0.0] * _NB
-            self._w, self._carry, self._e, self._ecarry = [zero, zero], zero, [0.0, 0.0], 0.0
+            self._clear_spectra()
             self._neutral_until = 2 * self._b + 1
             return out
         start = self._samples_seen()
@@ -563,29 +659,40 @@ class _DtmfLine:
         return self.feed(np.zeros((1, n), dtype=np.float32))
 
 
-def _measure(win: list[float], en: float) -> tuple[list[float], float, float, float, bool]:
-    """Bin powers, group peaks, band and ratio of one window; last item: could it start a digit?"""
-    p = [win[i] * win[i] + win[i + 8] * win[i + 8] for i in range(8)]
-    p_lo = max(p[0:4])
-    p_hi = max(p[4:8])
+def _measure(q: list[float], en: float) -> tuple[list[float], float, float, float, bool]:
+    """Bin powers, band, ratio and weaker tone of one window from its bin powers and DC^2 (`q`, 9
+    floats) and energy; last item: could it start a digit?"""
+    p_lo = max(q[0:4])
+    p_hi = max(q[4:8])
     band = p_lo + p_hi
-    dc = win[16]
-    e_ac = max(en - dc * dc / _SW2, 1e-9)
+    e_ac = max(en - q[8] / _SW2, 1e-9)
     ratio = band * _NORM / e_ac
-    pmin = min(p_lo, p_hi)
-    return p, band, ratio, pmin, ratio >= RATIO_STRICT and pmin >= _P_FLOOR
+    pmin = p_lo if p_lo < p_hi else p_hi
+    return q, band, ratio, pmin, ratio >= RATIO_STRICT and pmin >= _P_FLOOR
+
+
+_ZERO_M = _measure([0.0] * 9, 0.0)
 
 
 def _phase_ok(cur: list[float], prev: list[float], i: int) -> bool:
-    z = complex(cur[i], cur[i + 8]) * complex(prev[i], -prev[i + 8])
-    z = z * _ROT_L[i] + 0j
-    return abs(math.atan2(z.imag, z.real)) <= _TOL_L[i]
+    z = complex(cur[i], cur[i + 8]) * complex(prev[i], -prev[i + 8]) * _ROT_L[i]
+    return z.real >= _COS_L[i] * abs(z)
 
 
 def _decide(
-    prev: list[float], win: list[float], nxt: list[float], m: tuple[list[float], float, float, float, bool]
+    prev: list[float],
+    win: list[float],
+    nxt: list[float],
+    m: tuple[list[float], float, float, float, bool],
+    buf_prev: np.ndarray,
+    buf: np.ndarray,
+    which: int,
 ) -> tuple[int, bool, float]:
-    """(digit or -1, strict, amplitude) of one window: the per-window rules of the module docstring."""
+    """(digit or -1, strict, amplitude) of one window: the per-window rules of the module docstring.
+
+    `which` 0 is window 2b-1 (the previous frame, `buf_prev[80:]`), 1 is window 2b (`buf[:160]`);
+    their samples give the second harmonics when the strict test needs them.
+    """
     p, band, ratio, pmin, strictish = m
     if ratio < RATIO_LOOSE or pmin < _P_LOOSE:
         return -1, False, 0.0
@@ -610,8 +717,9 @@ def _decide(
     sl, sh = PEAK_STRICT * p_lo, PEAK_STRICT * p_hi
     if sum(1 for i in range(4) if p[i] > sl) > 1 or sum(1 for i in range(4, 8) if p[i] > sh) > 1:
         return d, False, amp
-    h_lo = win[17 + il] * win[17 + il] + win[25 + il] * win[25 + il]
-    h_hi = win[17 + ih] * win[17 + ih] + win[25 + ih] * win[25 + ih]
+    h = np.dot(buf_prev[HOP:] if which == 0 else buf[:WIN], _HBASIS).tolist()
+    h_lo = h[il] * h[il] + h[il + 8] * h[il + 8]
+    h_hi = h[ih] * h[ih] + h[ih + 8] * h[ih + 8]
     h_ok = h_hi <= HARMONIC_MAX * p_hi and (h_lo <= HARMONIC_MAX * p_lo or not _CLEAR[d])
     return d, h_ok, amp
 
@@ -631,8 +739,14 @@ class DtmfDetector:
 
     def process(self, block: np.ndarray) -> list[DtmfEvent]:
         """Feed samples (1-D int16, or float on the int16 scale); return digits that ended."""
+        line = self._line
+        if type(block) is np.ndarray and block.dtype == np.int16 and block.shape == (FRAME,):
+            if not line._framer.pending:  # one aligned 20 ms frame: the usual case, no copies
+                out: list[DtmfEvent] = []
+                line.analyse(block, out)
+                return out
         x = as_samples(block, 1)
-        return self._line.feed(x[None, :])
+        return line.feed(x[None, :])
 
     def fillin(self, n: int) -> list[DtmfEvent]:
         """`n` samples were lost (packet loss): a digit sounding across the gap stays one digit.
@@ -690,5 +804,4 @@ class BatchDtmfDetector:
 
     def set_enabled(self, channel: int, enabled: bool) -> None:
         """Skip a channel's state machine (idle line); its spectrum is still computed with the rest."""
-        self._bank._check_channel(channel)
-        self._bank._enabled[channel] = bool(enabled)
+        self._bank.set_enabled(channel, enabled)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccd.dsp.dtmf import _BASIS_T, _EBASIS_T, BatchDtmfDetector, DtmfEvent
+from ccd.dsp.dtmf import _EBASIS_T, _HALF_T, HOP, BatchDtmfDetector, DtmfEvent
 from ccd.dsp.goertzel import as_samples
 from ccd.dsp.levels import SAMPLE_RATE
 from ccd.dsp.tones import BatchToneDetector, ToneEvent, TonePlan
@@ -31,9 +31,8 @@ class LineBankDsp:
         dt, tn = self._dtmf._bank, self._tones._bank
         tn._framer = dt._framer  # one framer, so both count samples alike (reset origins)
         self._framer = dt._framer
-        self._basis_t = np.ascontiguousarray(np.concatenate([_BASIS_T, tn.basis_t]))
         self._ebasis_t = np.ascontiguousarray(np.concatenate([_EBASIS_T, tn.ebasis_t]))
-        self._nd, self._ne = _BASIS_T.shape[0], _EBASIS_T.shape[0]
+        self._ne = _EBASIS_T.shape[0]
 
     def process(self, block: np.ndarray) -> list[tuple[int, DtmfEvent | ToneEvent]]:
         """Feed a (channels, n) block; return (channel, event) pairs, in time order per channel.
@@ -48,12 +47,11 @@ class LineBankDsp:
         # quiet bank costs no per-channel Python at all.
         dt: list[tuple[int, DtmfEvent]] = []
         tn: list[tuple[int, ToneEvent]] = []
-        dbank, tbank, nd, ne = self._dtmf._bank, self._tones._bank, self._nd, self._ne
+        dbank, tbank, ne, c = self._dtmf._bank, self._tones._bank, self._ne, self.channels
         for f in self._framer.frames(x):
-            y = self._basis_t @ f.T
-            e = self._ebasis_t @ (f * f).T
-            dbank.analyse(y[:nd], e[:ne], dt)
-            tbank.analyse(y[nd:], e[ne:], tn)
+            e = self._ebasis_t @ np.square(f).T
+            dbank.analyse(f, _HALF_T @ f.reshape(2 * c, HOP).T, e[:ne], dt)
+            tbank.analyse(tbank.basis_t @ f.T, e[ne:], tn)
         if not dt or not tn:
             return sorted(dt or tn, key=_channel)  # stable: each channel's events stay in time order
         by_ch: dict[int, list[DtmfEvent | ToneEvent]] = {}
