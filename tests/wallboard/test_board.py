@@ -7,11 +7,11 @@ from textual.widgets import DataTable, Static
 
 from tests.wallboard.conftest import make_app, settle
 from tests.wallboard.fake_daemon import FakeDaemon
+from tui.wallboard.livetable import LiveTable
 
 
 def cells(app, table_id: str, row: str) -> list[str]:
-    table = app.query_one(f"#{table_id}", DataTable)
-    return [str(c) for c in table.get_row(row)]
+    return app.query_one(f"#{table_id}", LiveTable).get_row(row)
 
 
 async def test_board_shows_lines_agents_queues_and_todays_figures() -> None:
@@ -49,7 +49,7 @@ async def test_keyed_diff_updates_only_what_changed() -> None:
     app = make_app()
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(pilot)
-        table = app.query_one("#agents", DataTable)
+        table = app.query_one("#agents", LiveTable)
         table.move_cursor(row=2)
         before = app.cells_written
         fake = app.backend
@@ -64,7 +64,7 @@ async def test_force_ready_asks_then_sends_the_frozen_agent() -> None:
     app = make_app()
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(pilot)
-        table = app.query_one("#agents", DataTable)
+        table = app.query_one("#agents", LiveTable)
         table.focus()
         table.move_cursor(row=2)  # 1003, at lunch
         await pilot.press("r")
@@ -80,7 +80,7 @@ async def test_no_means_nothing_is_sent() -> None:
     app = make_app()
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(pilot)
-        app.query_one("#agents", DataTable).focus()
+        app.query_one("#agents", LiveTable).focus()
         await pilot.press("o")
         await pilot.press("n")
         await pilot.pause()
@@ -91,7 +91,7 @@ async def test_a_refused_command_is_shown_in_the_daemons_words() -> None:
     app = make_app()
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(pilot)
-        app.query_one("#agents", DataTable).focus()
+        app.query_one("#agents", LiveTable).focus()
         await pilot.press("l", "y")
         for _ in range(3):
             await pilot.pause()

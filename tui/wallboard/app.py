@@ -3,8 +3,8 @@
 Data flow: the connection (a `ReconnectingClient`, or a scripted fake in tests) posts
 `DaemonEvent`s; `WallboardState.apply` records them and marks panels dirty; a flush every
 `FLUSH` seconds turns dirty panels into rows (pure functions in `panels/`) and applies them
-to the DataTables by keyed diff inside `batch_update()` — no table is ever cleared and
-refilled. Today's figures come from `wallboard.stats` (computed by the daemon from the
+to the `LiveTable`s by keyed diff inside `batch_update()` — no table is ever cleared and
+refilled, and a table redraws only the rows whose cells changed. Today's figures come from `wallboard.stats` (computed by the daemon from the
 journal), polled with a one-shot timer re-armed after each reply so polls never overlap.
 
 Keys (on the selected row of the agents or channels table):
@@ -53,7 +53,7 @@ from textual.widgets import (
 from ccd.ipc.errors import RpcError
 from tui.client import DaemonConnectionError, ReconnectingClient
 from tui.messages import ConnectionChanged, DaemonEvent
-from tui.wallboard.diff import sync_table
+from tui.wallboard.livetable import LiveTable
 from tui.wallboard.model import WallboardState
 from tui.wallboard.panels import agents as agents_panel
 from tui.wallboard.panels import alerts as alerts_panel
@@ -65,10 +65,12 @@ log = logging.getLogger(__name__)
 
 TOPICS = ("line", "call", "agent", "queue", "alert", "wallboard")  # "wallboard" needs a supervisor
 OPTIONAL_TOPICS = ("recording",)
-FLUSH = 0.2  # seconds between screen updates
+FLUSH = 0.25  # seconds between frames: events in between coalesce per row (the latest state wins)
 STATS_EVERY = 5.0  # seconds between wallboard.stats polls
 ALLOWED_ROLES = ("supervisor", "admin")
 RESET = "wallboard.reset"  # marker in the inbox: a reconnect's fresh snapshot starts here
+BOARD_PANELS = frozenset({"queues", "agents", "channels", "alerts", "chart"})
+TV_PANELS = frozenset({"tv"})
 REPORTS = ("queue", "agent", "signin", "traffic", "trunk", "customer", "survey", "sales")
 
 BackendFactory = Callable[..., Any]
@@ -127,10 +129,12 @@ class WallboardApp(App[None]):
         self.user: dict[str, Any] = {}
         self.refusal: str | None = None  # why the board closed itself (role, password)
         self._dirty: set[str] = {"channels", "agents", "queues", "alerts", "chart", "tv"}
-        self._shown: dict[str, dict[str, tuple[Any, ...]]] = {"channels": {}, "agents": {}, "queues": {}}
+        # held, not queried: with a dialog on top, query_one no longer finds them
+        self._tables: dict[str, LiveTable] = {}
         self._last_text: dict[str, Any] = {}
         self._tv_digits: dict[str, Any] = {}
-        self.cells_written = 0  # bench: cells written by keyed diffs
+        self.cells_written = 0  # bench: cells changed by keyed diffs
+        self.frames = 0  # bench: flushes that drew something
         self.events_taken = 0  # bench: events applied to the state
         self._stats_pending = False
         self._inbox: deque[dict[str, Any]] = deque()  # events from the connection, same event loop
@@ -142,13 +146,15 @@ class WallboardApp(App[None]):
         with TabbedContent(id="tabs", initial="board"):
             with TabPane("Board", id="board"):
                 with Horizontal(id="top"):
-                    yield DataTable(id="queues", cursor_type="row", zebra_stripes=False)
+                    yield LiveTable(queues_panel.COLUMNS, id="queues")
                     with Vertical(id="side"):
                         yield Static("", id="chart")
                         yield Static("", id="alerts")
                 with Horizontal(id="bottom"):
-                    yield DataTable(id="agents", cursor_type="row")
-                    yield DataTable(id="channels", cursor_type="row")
+                    yield LiveTable(agents_panel.COLUMNS, id="agents", max_widths=agents_panel.MAX_WIDTHS)
+                    yield LiveTable(
+                        channels_panel.COLUMNS, id="channels", max_widths=channels_panel.MAX_WIDTHS
+                    )
             with TabPane("TV", id="tv"):
                 yield Vertical(id="tvgrid")
                 yield Static("", id="tvalerts")
@@ -166,6 +172,10 @@ class WallboardApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._tables = {
+            name: self.query_one(f"#{name}", LiveTable) for name in ("queues", "agents", "channels")
+        }
+        self._tabs = self.query_one(TabbedContent)
         self._connect()
         self.set_interval(self.flush_every, self.flush)
         self.set_interval(1.0, self._tick)
@@ -254,11 +264,7 @@ class WallboardApp(App[None]):
         self._apply(message.name, message.data)
 
     def _reset(self) -> None:
-        self.state.reset()
-        for panel in self._shown.values():
-            panel.clear()
-        for table_id in ("channels", "agents", "queues"):
-            self.query_one(f"#{table_id}", DataTable).clear()
+        self.state.reset()  # the tables follow at the next flush, by keyed diff like any change
         self._dirty |= {"channels", "agents", "queues", "alerts", "tv"}
 
     def _apply(self, name: str, data: dict[str, Any]) -> None:
@@ -299,9 +305,15 @@ class WallboardApp(App[None]):
                 self._reset()
             else:
                 self._apply(str(event.get("event")), event.get("data") or {})
-        if not self._dirty:
+        if not self._dirty or not self._tables:
             return
-        dirty, self._dirty = self._dirty, set()
+        # draw only what the active tab shows; the rest stays dirty until its tab is opened
+        shown = TV_PANELS if self._tabs.active == "tv" else BOARD_PANELS
+        dirty = self._dirty & shown
+        if not dirty:
+            return
+        self._dirty -= dirty
+        self.frames += 1
         now = self.now()
         with self.batch_update():
             for name, module in (
@@ -310,9 +322,7 @@ class WallboardApp(App[None]):
                 ("channels", channels_panel),
             ):
                 if name in dirty:
-                    table = self.query_one(f"#{name}", DataTable)
-                    rows = module.rows(self.state, now)
-                    self.cells_written += sync_table(table, module.COLUMNS, rows, self._shown[name])
+                    self.cells_written += self._tables[name].set_rows(module.rows(self.state, now))
             if "alerts" in dirty:
                 self._set_text("#alerts", alerts_panel.render(self.state, now))
             if "chart" in dirty:
@@ -376,25 +386,24 @@ class WallboardApp(App[None]):
 
     def select_row(self, table_id: str, key: str) -> None:
         """Focus `table_id` ("agents" or "channels") with its cursor on the row `key`."""
-        table = self.query_one(f"#{table_id}", DataTable)
+        table = self._tables[table_id]
         table.focus()
-        table.move_cursor(row=table.get_row_index(key))
+        table.select_key(key)
 
     def _selected(self) -> tuple[str, dict[str, Any]] | None:
         """(table id, frozen copy of the selected row's agent/call) of the focused table."""
         focused = self.focused
-        if not isinstance(focused, DataTable) or focused.id not in ("agents", "channels"):
+        if not isinstance(focused, LiveTable) or focused.id not in ("agents", "channels"):
             for table_id in ("agents", "channels"):
-                table = self.query_one(f"#{table_id}", DataTable)
-                if table.row_count:
-                    focused = table
+                if self._tables[table_id].row_count:
+                    focused = self._tables[table_id]
                     break
             else:
                 return None
         table = focused
-        if not table.row_count:
+        key = table.selected_key
+        if key is None:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if table.id == "agents":
             agent = dict(self.state.agents.get(key) or {})
             call = dict(self.state.calls.get(agent.get("call") or "") or {})

@@ -1,7 +1,8 @@
 """Wallboard panels: pure functions from `WallboardState` to rows (keyed) or a rich Table.
 
-`rows(state, now)` gives ``{row key: (cell, ...)}`` for a DataTable updated by keyed diff;
-`render(state, now)` gives the same as a rich Table (TV mode, tests, plain views).
+`rows(state, now)` gives ``{row key: (cell, ...)}`` for a `LiveTable` updated by keyed diff, each
+cell a plain ``(text, style)`` pair: cheap to build and to compare, which matters at 128 lines;
+`render(state, now)` gives the same as a rich Table (plain views, tests).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-Cell = Text
+Cell = tuple[str, str]  # (text, rich style string)
 Rows = dict[str, tuple[Cell, ...]]
 
 
@@ -27,8 +28,8 @@ def num(value: Any, fmt: str = "{:.1f}", empty: str = "—") -> str:
     return empty if value is None else fmt.format(value)
 
 
-def t(text: Any, style: str = "") -> Text:
-    return Text(str(text) if text is not None else "", style=style, no_wrap=True, overflow="ellipsis")
+def t(text: Any, style: str = "") -> Cell:
+    return (str(text) if text is not None else "", style)
 
 
 def natural(key: str) -> tuple[int, str]:
@@ -40,7 +41,7 @@ def table_of(columns: Sequence[tuple[str, str]], rows: Rows, title: str = "") ->
     for _key, label in columns:
         table.add_column(label, no_wrap=True, overflow="ellipsis")
     for cells in rows.values():
-        table.add_row(*cells)
+        table.add_row(*(Text(text, style=style, no_wrap=True, overflow="ellipsis") for text, style in cells))
     return table
 
 

@@ -21,6 +21,8 @@ COLUMNS = [
     ("caller", "Caller"),
 ]
 
+MAX_WIDTHS = {"name": 10, "reason": 10, "caller": 16}
+
 STATE_STYLE = {
     "ready": "bold green",
     "ringing": "bold yellow",

@@ -20,6 +20,9 @@ COLUMNS = [
     ("rec", "Rec"),
 ]
 
+# caps for narrow terminals: a caller's number (up to 16 digits) always fits whole
+MAX_WIDTHS = {"line": 14, "kind": 10, "caller": 16, "name": 12, "location": 10, "agent": 6}
+
 STATE_STYLE = {
     "idle": "green",
     "ringing": "bold yellow",
