@@ -160,9 +160,6 @@ def _bases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 _HALF, _EBASIS, _HBASIS, _H2BASIS = _bases()  # (80, 34), (160, 3), (160, 16), (320, 32)
-_HALF_T = np.ascontiguousarray(_HALF.T)  # (34, 80): channels-last products
-_EBASIS_T = np.ascontiguousarray(_EBASIS.T)  # (3, 160)
-_H2BASIS_T = np.ascontiguousarray(_H2BASIS.T)  # (32, 320)
 
 
 def _line_bases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -329,13 +326,13 @@ class _DtmfBank:
         out: list[tuple[int, DtmfEvent]] = []
         c = self.channels
         for x in self._framer.frames(block):
-            self.analyse(x, _HALF_T @ x.reshape(2 * c, HOP).T, _EBASIS_T @ np.square(x).T, out)
+            self.analyse(x, (x.reshape(2 * c, HOP) @ _HALF).T, (np.square(x) @ _EBASIS).T, out)
         return out
 
     def analyse(self, x: np.ndarray, yh: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
-        """One frame `x` (C, 160) from its products: `yh` (34, 2C) with `_HALF_T` over the frame's
-        halves (columns: channel 0 first half, channel 0 second half, channel 1…), `e` (3, C) with
-        `_EBASIS_T` over the squared samples. `x` is kept (not copied) for the next frame."""
+        """One frame `x` (C, 160) from its products, read channels-last: `yh` (34, 2C) is
+        `(x.reshape(2C, 80) @ _HALF).T` (columns: channel 0 first half, channel 0 second half,
+        channel 1…), `e` (3, C) is `(x**2 @ _EBASIS).T`. `x` is kept (not copied) for the next frame."""
         c = self.channels
         w = np.empty((2, _NW, c))  # windows 2b, 2b+1
         np.add(self._carry, yh[_NW:, 0::2], out=w[0], dtype=np.float64)
@@ -361,75 +358,94 @@ class _DtmfBank:
             keep |= self._run >= 0
         idx = np.flatnonzero(keep)
         raw = np.concatenate((x_prev[idx], x[idx]), axis=1)  # (n, 320): frames b-1 and b
-        d2, st2, amp2 = _decide_bank(
+        d, strict, amp = _decide_bank(
             np.concatenate((w_prev[:, :, idx], w[:, :, idx])),
             np.stack((en_prev[1, idx], en[0, idx])),
-            (_H2BASIS_T @ raw.T).astype(np.float64).reshape(2, 16, idx.size),
+            (raw @ _H2BASIS).T.astype(np.float64).reshape(2, 16, idx.size),
             self._enabled[idx],
         )
-        if idx.size == c:
-            d, strict, amp = d2, st2, amp2
-        else:
-            d = np.full((2, c), -1, dtype=np.int64)
-            d[:, idx] = d2
-            strict = np.zeros((2, c), dtype=bool)
-            strict[:, idx] = st2
-            amp = np.zeros((2, c))
-            amp[:, idx] = amp2
-        cont = d == self._run
-        trans = ~cont & (strict | (self._run >= 0))
-        if k0 > self._neutral_until and not trans.any():
-            # Every running digit goes on in both windows and none starts: the common case.
-            ac = amp * cont
-            self._sum += ac[0]
-            self._sum += ac[1]
-            np.maximum(self._mx, ac[0], out=self._mx)
-            np.maximum(self._mx, ac[1], out=self._mx)
-            np.putmask(self._lh, cont[1], k0 + 1)
-        else:
-            for w_ in (0, 1):
-                if k0 + w_ > self._neutral_until:
-                    self._step(k0 + w_, d[w_], strict[w_], amp[w_], out)
-        self._conf |= self._sum >= CONFIRM_SPAN * self._mx
+        self._advance(idx, k0, d, strict, amp, out)
 
-    def _step(self, k: int, d: np.ndarray, strict: np.ndarray, amp: np.ndarray, out: list) -> None:
-        """One window of the state machine for every channel (see `_DtmfLine._step`, the same rules)."""
-        run = self._run
-        has = run >= 0
-        cont = d == run
-        ac = amp * cont
-        self._sum += ac
-        np.maximum(self._mx, ac, out=self._mx)
-        np.putmask(self._lh, cont, k)
-        miss = has & ~cont
-        ended = miss & (k - self._lh >= MISSES_TO_END)
-        give = miss & ~ended & ~self._conf & strict
-        start = strict & (~has | ended | give)
-        if ended.any():
-            for ch in np.flatnonzero(ended).tolist():
-                self._finish(ch, out)
-        clear = ended | give
-        if clear.any():
-            self._clear_run(clear)
-        if start.any():
-            np.copyto(run, d, where=start)
-            np.copyto(self._sum, amp, where=start)
-            np.copyto(self._mx, amp, where=start)
-            np.copyto(self._a0, amp, where=start)
-            np.putmask(self._j0, start, k)
-            np.putmask(self._lh, start, k)
-            self._conf[start] = False
-        if clear.any() or start.any():
-            self._nrun = int(np.count_nonzero(run >= 0))
+    _STATE = ("_run", "_conf", "_lh", "_j0", "_a0", "_sum", "_mx")
+
+    def _advance(
+        self, idx: np.ndarray, k0: int, d: np.ndarray, strict: np.ndarray, amp: np.ndarray, out: list
+    ) -> None:
+        """Windows k0 and k0+1 of the state machine for channels `idx` (the only ones where
+        anything can happen: every running digit and every possible start) — the rules of
+        `_DtmfLine._step`, on the channels' state gathered into small arrays."""
+        run, conf, lh, j0, a0, sm, mx = (getattr(self, nm)[idx] for nm in self._STATE)
+        moved = False
+        for j in (0, 1):
+            k = k0 + j
+            if k <= self._neutral_until:
+                continue
+            dj, sj, aj = d[j], strict[j], amp[j]
+            cont = dj == run
+            has = run >= 0
+            ac = aj * cont
+            sm += ac
+            np.maximum(mx, ac, out=mx)
+            np.putmask(lh, cont, k)
+            if not (~cont & (sj | has)).any():
+                continue  # every running digit goes on and none starts: the common case
+            moved = True
+            miss = has & ~cont
+            ended = miss & (k - lh >= MISSES_TO_END)
+            give = miss & ~ended & ~conf & sj
+            start = sj & (~has | ended | give)
+            for i in np.flatnonzero(ended).tolist():
+                self._report(
+                    int(idx[i]),
+                    int(run[i]),
+                    bool(conf[i]),
+                    float(sm[i]),
+                    float(mx[i]),
+                    int(j0[i]),
+                    float(a0[i]),
+                    int(lh[i]),
+                    out,
+                )
+            clear = ended | give
+            run[clear] = _NO_RUN
+            conf[clear] = False
+            sm[clear] = 0.0
+            mx[clear] = np.inf
+            np.copyto(run, dj, where=start)
+            np.copyto(sm, aj, where=start)
+            np.copyto(mx, aj, where=start)
+            np.copyto(a0, aj, where=start)
+            np.putmask(j0, start, k)
+            np.putmask(lh, start, k)
+            conf[start] = False
+        conf |= sm >= CONFIRM_SPAN * mx
+        for nm, arr in zip(self._STATE, (run, conf, lh, j0, a0, sm, mx), strict=True):
+            getattr(self, nm)[idx] = arr
+        if moved:
+            self._nrun = int(np.count_nonzero(self._run >= 0))
+
+    def _report(
+        self, ch: int, digit: int, conf: bool, s: float, mx: float, j0: int, a0: float, lh: int, out: list
+    ) -> None:
+        """A run on `ch` ended: report it if it lasted long enough to be a digit."""
+        if conf or s >= CONFIRM_SPAN * mx:
+            origin = int(self._origin[ch])
+            start = max(0, _start_sample(j0, a0, mx) - origin)
+            end = max(start, lh * HOP - origin)
+            out.append((ch, DtmfEvent(_DIGIT_OF[digit], start, end)))
 
     def _finish(self, ch: int, out: list[tuple[int, DtmfEvent]]) -> None:
-        """A run on `ch` ended: report it if it lasted long enough to be a digit."""
-        s, mx = float(self._sum[ch]), float(self._mx[ch])
-        if self._conf[ch] or s >= CONFIRM_SPAN * mx:
-            origin = int(self._origin[ch])
-            start = max(0, _start_sample(int(self._j0[ch]), float(self._a0[ch]), mx) - origin)
-            end = max(start, int(self._lh[ch]) * HOP - origin)
-            out.append((ch, DtmfEvent(_DIGIT_OF[int(self._run[ch])], start, end)))
+        self._report(
+            ch,
+            int(self._run[ch]),
+            bool(self._conf[ch]),
+            float(self._sum[ch]),
+            float(self._mx[ch]),
+            int(self._j0[ch]),
+            float(self._a0[ch]),
+            int(self._lh[ch]),
+            out,
+        )
 
     def flush(self) -> list[tuple[int, DtmfEvent]]:
         out: list[tuple[int, DtmfEvent]] = []

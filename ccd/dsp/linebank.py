@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccd.dsp.dtmf import _EBASIS_T, _HALF_T, HOP, BatchDtmfDetector, DtmfEvent
+from ccd.dsp.dtmf import _EBASIS, _HALF, HOP, BatchDtmfDetector, DtmfEvent
 from ccd.dsp.goertzel import as_samples
 from ccd.dsp.levels import SAMPLE_RATE
 from ccd.dsp.tones import BatchToneDetector, ToneEvent, TonePlan
@@ -31,8 +31,11 @@ class LineBankDsp:
         dt, tn = self._dtmf._bank, self._tones._bank
         tn._framer = dt._framer  # one framer, so both count samples alike (reset origins)
         self._framer = dt._framer
-        self._ebasis_t = np.ascontiguousarray(np.concatenate([_EBASIS_T, tn.ebasis_t]))
-        self._ne = _EBASIS_T.shape[0]
+        # Channels-major products ((channels, samples) @ basis) are the faster layout for BLAS;
+        # the engines read the transposed views.
+        self._ebasis = np.ascontiguousarray(np.concatenate([_EBASIS, tn.ebasis_t.T], axis=1))
+        self._tbasis = np.ascontiguousarray(tn.basis_t.T)
+        self._ne = _EBASIS.shape[1]
 
     def process(self, block: np.ndarray) -> list[tuple[int, DtmfEvent | ToneEvent]]:
         """Feed a (channels, n) block; return (channel, event) pairs, in time order per channel.
@@ -49,9 +52,9 @@ class LineBankDsp:
         tn: list[tuple[int, ToneEvent]] = []
         dbank, tbank, ne, c = self._dtmf._bank, self._tones._bank, self._ne, self.channels
         for f in self._framer.frames(x):
-            e = self._ebasis_t @ np.square(f).T
-            dbank.analyse(f, _HALF_T @ f.reshape(2 * c, HOP).T, e[:ne], dt)
-            tbank.analyse(tbank.basis_t @ f.T, e[ne:], tn)
+            e = (np.square(f) @ self._ebasis).T
+            dbank.analyse(f, (f.reshape(2 * c, HOP) @ _HALF).T, e[:ne], dt)
+            tbank.analyse((f @ self._tbasis).T, e[ne:], tn)
         if not dt or not tn:
             return sorted(dt or tn, key=_channel)  # stable: each channel's events stay in time order
         by_ch: dict[int, list[DtmfEvent | ToneEvent]] = {}
