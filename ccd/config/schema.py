@@ -258,7 +258,7 @@ class UsbboxOptions:
         pattern=r"\S+",
         pattern_doc='must be "auto", "none" or an ALSA device such as "plughw:CARD=Maple,DEV=0"',
         doc='the box\'s sound card: "auto" (found by its USB id), "none" (no audio: ring and caller ID '
-        'only) or an ALSA device; unset: as the profile says',
+        "only) or an ALSA device; unset: as the profile says",
     )
 
 

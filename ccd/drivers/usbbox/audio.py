@@ -254,6 +254,8 @@ class AlsaAudio:
 
     def start(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
         """Start the children; a failure is logged and retried from `poll()`, never raised."""
+        if not self._closed:  # already running (or retrying): a second open() changes nothing
+            return
         self._loop = loop
         self._closed = False
         self._spawn(now)
