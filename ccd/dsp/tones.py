@@ -296,6 +296,8 @@ class _ToneBank:
         self.ebasis_t = self.ebasis_t.astype(np.float32)
         self._basis = self.basis_t.T
         self._ebasis = self.ebasis_t.T
+        self._basis_c = np.ascontiguousarray(self._basis)
+        self._ebasis_c = np.ascontiguousarray(self._ebasis)
         self._k = 2 * nf + 1
         sw, sw2 = float(w.sum()), float((w * w).sum())
         self._sw2 = sw2
@@ -307,8 +309,10 @@ class _ToneBank:
         self._tol = np.clip(FREQ_TOL * f, FREQ_TOL_MIN_HZ, FREQ_TOL_MAX_HZ)
         self._tol_rad = (self._tol / self._hz_per_rad)[:, None]  # phase error allowed per frame
         self._rot_c = self._rot[:, None]
+        # |phase error| <= tol is re >= cos(tol) |z| for the advance z: a hypot, no arctangent.
+        self._cos_c = np.cos(self._tol_rad)
         self._rot_l = [complex(r) for r in self._rot]
-        self._tol_l = [float(t) for t in self._tol_rad[:, 0]]
+        self._cos_l = [float(t) for t in self._cos_c[:, 0]]
         member = np.zeros((nf, len(self._sets)), dtype=np.float64)
         for g, fs in enumerate(self._sets):
             for fr in fs:
@@ -358,6 +362,8 @@ class _ToneBank:
     def reset(self, ch: int) -> None:
         self._check_channel(ch)
         self._framer.clear(ch)
+        self._carry = self._carry.copy()  # may be a view of the last frame's product
+        self._ecarry = self._ecarry.copy()
         self._carry[:, ch] = 0.0
         self._ecarry[ch] = 0.0
         self._prev[:, ch] = 0.0
@@ -381,18 +387,17 @@ class _ToneBank:
         """Process a float32 (channels, n) block; return events as (channel, event) in time order."""
         out: list[tuple[int, ToneEvent]] = []
         for x in self._framer.frames(block):
-            self.analyse(self.basis_t @ x.T, self.ebasis_t @ (x * x).T, out)
+            # Channels-major products (the faster BLAS layout), read transposed.
+            self.analyse((x @ self._basis_c).T, (np.square(x) @ self._ebasis_c).T, out)
         return out
 
     def analyse(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
         """One frame from its products with `basis_t` (y: (2K, C)) and `ebasis_t` (e: (2, C))."""
         k, nf = self._k, self._nf
-        yy = y.astype(np.float64)
-        cur = yy[:k] + self._carry
-        self._carry = yy[k:]
-        ee = e.astype(np.float64)
-        en = ee[0] + self._ecarry
-        self._ecarry = ee[1]
+        cur = np.add(y[:k], self._carry, dtype=np.float64)
+        self._carry = y[k:]
+        en = np.add(e[0], self._ecarry, dtype=np.float64)
+        self._ecarry = e[1]
         sq = cur * cur
         p = sq[:nf] + sq[nf : 2 * nf]
         e_ac = np.maximum(en - sq[2 * nf] / self._sw2, 1e-9)
@@ -405,8 +410,7 @@ class _ToneBank:
         if loud.any():
             adv = z * prev.conj()
             adv *= self._rot_c
-            adv += 0j
-            ok = loud & (np.abs(np.angle(adv)) <= self._tol_rad)
+            ok = loud & (adv.real >= self._cos_c * np.abs(adv))
             nok = self._member_t @ ok.astype(np.float64)
             share = (self._member_t @ p) * self._ratio_norm / e_ac
             raw = (nok >= self._set_size_c) & (share >= SHARE_ON) & self._enabled
@@ -608,7 +612,7 @@ class _ToneLine(_ToneBank):
         out: list[tuple[int, ToneEvent]] = []
         for x in self._framer.frames(block):
             x = x[0]
-            self.analyse((x @ self._basis).tolist(), ((x * x) @ self._ebasis).tolist(), out)
+            self.analyse(np.dot(x, self._basis_c).tolist(), np.dot(x * x, self._ebasis_c).tolist(), out)
         return out
 
     def analyse(self, y: list[float], e: list[float], out: list[tuple[int, ToneEvent]]) -> None:  # type: ignore[override]
@@ -629,8 +633,8 @@ class _ToneLine(_ToneBank):
             ok = []
             for f in range(nf):
                 if p[f] >= floor:
-                    adv = z[f] * prev[f].conjugate() * self._rot_l[f] + 0j
-                    ok.append(abs(math.atan2(adv.imag, adv.real)) <= self._tol_l[f])
+                    adv = z[f] * prev[f].conjugate() * self._rot_l[f]
+                    ok.append(adv.real >= self._cos_l[f] * abs(adv))
                 else:
                     ok.append(False)
             for g, idx in enumerate(self._set_idx):
@@ -757,8 +761,15 @@ class ToneDetector:
 
     def process(self, block: np.ndarray) -> list[ToneEvent]:
         """Feed samples (1-D int16, or float on the int16 scale); return events in time order."""
+        bank = self._bank
+        if type(block) is np.ndarray and block.dtype == np.int16 and block.shape == (FRAME,):
+            if not bank._framer.pending:  # one aligned 20 ms frame: the usual case
+                x = block.astype(np.float32)
+                out: list[tuple[int, ToneEvent]] = []
+                bank.analyse(np.dot(x, bank._basis_c).tolist(), np.dot(x * x, bank._ebasis_c).tolist(), out)
+                return [ev for _, ev in out]
         x = as_samples(block, 1)
-        return [ev for _, ev in self._bank.feed(x[None, :])]
+        return [ev for _, ev in bank.feed(x[None, :])]
 
     def flush(self) -> list[ToneEvent]:
         """End of stream: close open tones, voice and silence."""
