@@ -20,6 +20,7 @@ from ccd.config import config_from_text
 from ccd.daemon import Daemon
 from ccd.drivers.usbbox import driver as usbbox_driver
 from ccd.drivers.usbbox.profile import load_profile
+from ccd.dsp.callerid import CallerId, cid_audio
 from ccd.dsp.dtmf import dtmf_generate
 from ccd.dsp.tones import tone_generate
 from tests.drivers.daemon_helpers import short_dir, wait_for  # noqa: F401  (fixture)
@@ -128,6 +129,10 @@ offhook = "03"
 onhook = "01"
 """
 
+MAPLE_BOX_TEXT = (Path(usbbox_driver.__file__).parent / "profiles" / "maple-v3.toml").read_text(
+    encoding="utf-8"
+)
+
 VOICE_OFFICE = """
 [daemon]
 socket = "ccd.sock"
@@ -163,14 +168,14 @@ format = "pcm16"
 class SoundCard:
     """The box's sound card as the test sees it: what the line says, what ccd played."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, usb_id: str) -> None:
         self.capture = folder / "capture.raw"
         self.playback = folder / "playback.raw"
         self.capture.write_bytes(b"")
         self.asound = folder / "asound"
         (self.asound / "card1").mkdir(parents=True)
         (self.asound / "card1" / "id").write_text("CID1\n")
-        (self.asound / "card1" / "usbid").write_text("1234:5679\n")
+        (self.asound / "card1" / "usbid").write_text(usb_id + "\n")
         (self.asound / "cards").write_text(" 1 [CID1           ]: USB-Audio - CID-1\n")
 
     def say(self, audio: np.ndarray) -> None:
@@ -184,15 +189,15 @@ class SoundCard:
 
 @asynccontextmanager
 async def voice_office(
-    folder: Path, monkeypatch: pytest.MonkeyPatch
+    folder: Path, monkeypatch: pytest.MonkeyPatch, profile: str = VOICE_BOX, office: str = VOICE_OFFICE
 ) -> AsyncIterator[tuple[Daemon, FakeUsbBox, SoundCard, list]]:
-    (folder / "box.toml").write_text(VOICE_BOX, encoding="utf-8")
+    (folder / "box.toml").write_text(profile, encoding="utf-8")
     (folder / "main.toml").write_text(FLOW, encoding="utf-8")
     prof = load_profile(folder / "box.toml")
     fake = FakeUsbBox(
         prof.vid, prof.pid, prof.interface, prof.endpoint_in, prof.endpoint_out, prof.uac_interfaces
     )
-    card = SoundCard(folder)
+    card = SoundCard(folder, prof.usb_id)
     init = usbbox_driver.UsbBoxDriver.__init__
 
     def with_fakes(self, name: str, lines: list, options: dict) -> None:
@@ -202,7 +207,7 @@ async def voice_office(
         init(self, name, lines, {**options, **fakes})
 
     monkeypatch.setattr(usbbox_driver.UsbBoxDriver, "__init__", with_fakes)
-    daemon = Daemon(config_from_text(VOICE_OFFICE, base_dir=folder), server=False)
+    daemon = Daemon(config_from_text(office, base_dir=folder), server=False)
     events: list = []
     daemon.bus.subscribe(events.append)
     await daemon.start()
@@ -245,3 +250,44 @@ async def test_a_box_call_through_the_ivr(short_dir: Path, monkeypatch: pytest.M
         with wave.open(str(rec.path)) as w:
             assert w.getframerate() == 8000 and w.getnframes() > 8000
         assert daemon.lines["1"].state.value == "idle"
+
+
+MAPLE_OFFICE = """
+[daemon]
+socket = "ccd.sock"
+database = "ccd.db"
+
+[[drivers]]
+name = "box"
+kind = "usbbox"
+profile = "maple-v3"
+
+[[trunks]]
+id = "1"
+driver = "box"
+channel = 0
+passthrough = true
+phone = "desk1"
+cid = "fsk-bell202"
+"""
+
+
+async def test_maple_caller_id_decoded_from_the_audio(
+    short_dir: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Maple reports no caller-ID digits: ccd's soft DSP reads the FSK between the rings."""
+    async with voice_office(short_dir, monkeypatch, MAPLE_BOX_TEXT, MAPLE_OFFICE) as (
+        daemon,
+        fake,
+        card,
+        events,
+    ):
+        assert not daemon.lines["1"].caps.hw_caller_id
+        fake.report(bytes([0, 0b00011]))  # loop current + ring voltage
+        await wait_for(lambda: daemon.lines["1"].state.value == "ringing", 3.0, "the line to ring")
+        fake.report(bytes([0, 0b00001]))  # the first ring ends; the exchange sends caller ID
+        card.say(cid_audio(CallerId("mdmf", number="13800138000", datetime="01051230")))
+        await wait_for(lambda: named(events, "call.ringing"), 3.0, "call.ringing")
+        ringing = named(events, "call.ringing")[0].data
+        assert ringing["number"] == "13800138000" and ringing["targets"] == ["desk1"]
