@@ -291,19 +291,25 @@ def agent_times(
     t0: float,
     end: float,
     *,
-    initial: Mapping[str, tuple[bool, bool, str]] | None = None,
+    initial: Mapping[str, tuple[Any, ...]] | None = None,
     wrap_for: WrapFor | None = None,
+    wrap_horizon: float | None = None,
 ) -> dict[str, AgentTimes]:
     """Walk each agent's rows in [t0, end) and split their time by state.
 
-    `initial` is each agent's (logged in, paused, reason) at `t0` (see `initial_states`);
-    `end` is the end of the period, or now for a period still running.
+    `initial` is each agent's (logged in, paused, reason) at `t0` (see `initial_states`), or
+    (logged in, paused, reason, activity, wrap-up end) when a call or wrap-up runs over `t0`;
+    `end` is the end of the period, or now for a period still running. `wrap_horizon` (default
+    `end`) is the end of the whole period when this walk is one piece of it: wrap-ups are
+    judged against it (rows past `end` may be given for that; they are not counted).
     """
     wrap_for = wrap_for or (lambda a, q: 0.0)
     walks: dict[str, _Walk] = {}
     out: dict[str, AgentTimes] = {}
-    for agent, (logged, paused, reason) in (initial or {}).items():
-        walks[agent] = _Walk(logged, paused, reason, None, 0.0, t0)
+    for agent, state in (initial or {}).items():
+        logged, paused, reason = state[0], state[1], state[2]
+        activity, wrap_end = (state[3], state[4]) if len(state) > 3 else (None, 0.0)
+        walks[agent] = _Walk(logged, paused, reason, activity, wrap_end or 0.0, t0)
         out[agent] = AgentTimes(agent)
         if logged:
             out[agent].sessions.append((t0, None))
@@ -336,7 +342,7 @@ def agent_times(
             a.ready += until - start
 
     rs = normalise(rows)
-    wraps = wrap_durations(rs, end, wrap_for)
+    wraps = wrap_durations(rs, end if wrap_horizon is None else wrap_horizon, wrap_for)
     for i, r in enumerate(rs):
         if r.agent is None or r.ts < t0 or r.ts >= end:
             continue

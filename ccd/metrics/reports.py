@@ -17,7 +17,7 @@ from typing import Any
 
 from ccd.metrics.definitions import DEFINITIONS, Thresholds, thresholds_for, wrap_times
 from ccd.metrics.formulas import agent_figures, queue_figures, ratio
-from ccd.metrics.journal import QueueCounts, agent_times, initial_states, wrap_lookup
+from ccd.metrics.journal import QueueCounts, wrap_lookup
 from ccd.metrics.period import PeriodError, bucket_label, parse_interval, parse_period, utc_offset
 
 
@@ -264,19 +264,13 @@ def _weighted_sl(rows: list[dict[str, Any]]) -> float | None:
 
 
 async def agent_time_table(ctx: Context) -> dict[str, Any]:
-    q = ctx.queries()
-    before = await q.session_rows_before(ctx.t0)
-    rows = await q.agent_rows(ctx.t0, ctx.end, ctx.agent)
-    initial = initial_states(_JRow.of(r) for r in before)
-    if ctx.agent is not None:
-        initial = {k: v for k, v in initial.items() if k == ctx.agent}
+    """agent -> `AgentTimes` over the period: rollups of migration 4 plus the ragged edges."""
+    from ccd.metrics.agent_time import rollup_agent_times
+    from ccd.store.reports import AgentRollups
+
     qwrap, awrap = wrap_times(ctx.config)
-    return agent_times(
-        (_JRow.of(r) for r in rows),
-        ctx.t0,
-        ctx.end,
-        initial=initial,
-        wrap_for=wrap_lookup(qwrap, awrap),
+    return await rollup_agent_times(
+        AgentRollups.of(ctx.store), ctx.t0, ctx.end, wrap_lookup(qwrap, awrap), ctx.agent
     )
 
 

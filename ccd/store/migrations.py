@@ -481,3 +481,192 @@ async def _backfill_rollups(db: aiosqlite.Connection) -> None:
                 AND (event = 'ABANDON' OR (event = 'CONNECT' AND NOT {cb})) GROUP BY 1, 2, 3, 4""",
         ],
     )
+
+
+# --- migration 4: per-agent state time -------------------------------------------------------
+
+_NORM_AGENT = "(CASE WHEN instr({a}, '/') > 0 THEN substr({a}, instr({a}, '/') + 1) ELSE {a} END)"
+_AGENT_OK = "{a} IS NOT NULL AND {a} NOT IN ('', 'NONE')"
+_SEQ = 35136  # 15-minute buckets in 366 days: the longest interval the rollup splits (longer: recounted raw)
+_HANDLED_TALK = (
+    "CASE WHEN {e} IN ('COMPLETEAGENT', 'COMPLETECALLER') THEN coalesce(CAST({r}.data2 AS REAL), 0) "
+    "WHEN {e} IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER') THEN coalesce(CAST({r}.data4 AS REAL), 0) ELSE 0 END"
+)
+# What an interval counts as, from the state the agent was in when it started (the rules of
+# `ccd.metrics.journal.agent_times`): on a call, in wrap-up (exact when the interval ends at the
+# agent's WRAPUPEND, else 'pending': the split needs the configured wrap-up, so the report
+# recounts that agent from raw rows), not ready per reason, ready; nothing while signed out.
+_KIND_SQL = """CASE WHEN {s}.activity = 'call' THEN 'call'
+    WHEN {s}.activity = 'wrap' THEN CASE WHEN {nev} = 'WRAPUPEND' THEN 'wrap' ELSE 'pending' END
+    WHEN {s}.logged AND {s}.paused THEN 'not_ready' WHEN {s}.logged THEN 'ready' END"""
+_REASON_SQL = "CASE WHEN {s}.activity IS NULL AND {s}.logged AND {s}.paused THEN {s}.reason ELSE '' END"
+_AGENT_CALLS_UPSERT = """ON CONFLICT(agent, bucket) DO UPDATE SET answered = answered + excluded.answered,
+    handled = handled + excluded.handled, transferred = transferred + excluded.transferred,
+    talk = talk + excluded.talk, ring_no_answer = ring_no_answer + excluded.ring_no_answer,
+    wrap = wrap + excluded.wrap, wrap_reach = max(wrap_reach, excluded.wrap_reach),
+    unvouched = unvouched + excluded.unvouched"""
+
+
+def _agent_trigger_sql() -> str:
+    """The trigger that keeps `agent_now`, `rollup_agent` and `rollup_agent_calls` (one journal row)."""
+    me = _NORM_AGENT.format(a="NEW.agent")
+    kind = _KIND_SQL.format(s="n", nev="NEW.event")
+    reason = _REASON_SQL.format(s="n")
+    talk = _HANDLED_TALK.format(e="NEW.event", r="NEW")
+    return f"""CREATE TRIGGER journal_rollup_agent AFTER INSERT ON journal WHEN {_AGENT_OK.format(a="NEW.agent")}
+    BEGIN
+    INSERT OR IGNORE INTO agent_now(agent, at, logged, paused, reason) VALUES ({me}, NEW.ts, 0, 0, '');
+    INSERT INTO rollup_agent(agent, bucket, kind, reason, secs)
+        SELECT s.agent, (s.b0 + q.i) * 900.0, s.kind, s.reason,
+               min(NEW.ts, (s.b0 + q.i + 1) * 900.0) - max(s.at, (s.b0 + q.i) * 900.0)
+        FROM (SELECT n.agent, n.at, CAST(n.at / 900 AS INTEGER) AS b0, CAST(NEW.ts / 900 AS INTEGER) AS b1,
+                     {kind} AS kind, {reason} AS reason
+              FROM agent_now n WHERE n.agent = {me} AND NEW.ts > n.at) s
+        JOIN rollup_seq q ON q.i <= s.b1 - s.b0
+        WHERE s.kind IS NOT NULL AND min(NEW.ts, (s.b0 + q.i + 1) * 900.0) > max(s.at, (s.b0 + q.i) * 900.0)
+        ON CONFLICT(agent, bucket, kind, reason) DO UPDATE SET secs = secs + excluded.secs;
+    INSERT INTO rollup_agent_calls(agent, bucket, wrap, wrap_reach, unvouched)
+        SELECT agent, CAST(handled_at / 900 AS INTEGER) * 900.0,
+               CASE WHEN NEW.event = 'WRAPUPEND' THEN max(0, NEW.ts - handled_at) ELSE 0 END,
+               CASE WHEN NEW.event = 'WRAPUPEND' THEN NEW.ts ELSE 0 END, NEW.event != 'WRAPUPEND'
+        FROM agent_now WHERE agent = {me} AND activity = 'wrap'
+        {_AGENT_CALLS_UPSERT};
+    INSERT INTO rollup_agent_calls(agent, bucket, unvouched)
+        SELECT agent, CAST(NEW.ts / 900 AS INTEGER) * 900.0, 1 FROM agent_now
+        WHERE agent = {me} AND (NEW.ts < at OR NEW.ts - at >= {_SEQ - 1} * 900.0)
+        {_AGENT_CALLS_UPSERT};
+    INSERT INTO rollup_agent_calls(agent, bucket, answered, handled, transferred, talk, ring_no_answer)
+        SELECT {me}, CAST(NEW.ts / 900 AS INTEGER) * 900.0, NEW.event = 'CONNECT', NEW.event IN {_HANDLED_SQL},
+               NEW.event IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER'), {talk}, NEW.event = 'RINGNOANSWER'
+        WHERE NEW.event IN ('CONNECT', 'RINGNOANSWER', 'COMPLETEAGENT', 'COMPLETECALLER', 'BLINDTRANSFER',
+                            'ATTENDEDTRANSFER')
+        {_AGENT_CALLS_UPSERT};
+    UPDATE agent_now SET at = max(at, NEW.ts),
+        logged = CASE NEW.event WHEN 'AGENTLOGIN' THEN 1 WHEN 'AGENTLOGOFF' THEN 0 ELSE logged END,
+        paused = CASE WHEN NEW.event IN ('AGENTLOGIN', 'AGENTLOGOFF', 'UNPAUSE') THEN 0
+                      WHEN NEW.event = 'PAUSE' THEN 1 ELSE paused END,
+        reason = CASE WHEN NEW.event IN ('AGENTLOGIN', 'AGENTLOGOFF', 'UNPAUSE') THEN ''
+                      WHEN NEW.event = 'PAUSE' THEN coalesce(nullif(NEW.data1, ''), 'break') ELSE reason END,
+        activity = CASE WHEN NEW.event = 'CONNECT' THEN 'call' WHEN NEW.event IN {_HANDLED_SQL} THEN 'wrap'
+                        WHEN NEW.event = 'AGENTLOGOFF' OR activity = 'wrap' THEN NULL ELSE activity END,
+        handled_at = CASE WHEN NEW.event IN {_HANDLED_SQL} THEN NEW.ts ELSE handled_at END
+        WHERE agent = {me};
+    END"""
+
+
+def agent_backfill_sql() -> list[str]:
+    """The agent rollups of a whole journal in one set-based pass (window functions), by the
+    trigger's rules: migration 4 runs it on the rows written before it, `bench/wallboard.py`
+    after loading a journal with the triggers off. Expects empty agent rollup tables."""
+    me = _NORM_AGENT.format(a="j.agent")
+    kind = _KIND_SQL.format(s="s", nev="s.nev")
+    reason = _REASON_SQL.format(s="s")
+    talk = _HANDLED_TALK.format(e="j.event", r="j")
+    sessions = "('AGENTLOGIN', 'AGENTLOGOFF', 'PAUSE', 'UNPAUSE')"
+    return [
+        "DROP TABLE IF EXISTS temp._agent_rows",
+        f"""CREATE TEMP TABLE _agent_rows AS
+        WITH w AS (SELECT j.id, j.ts, {me} AS agent, j.event,
+              max(CASE WHEN j.event IN ('AGENTLOGIN', 'AGENTLOGOFF') THEN j.id END) OVER win AS lid,
+              max(CASE WHEN j.event IN {sessions} THEN j.id END) OVER win AS pid,
+              max(CASE WHEN j.event IN ('CONNECT', 'AGENTLOGOFF', 'COMPLETEAGENT', 'COMPLETECALLER',
+                  'BLINDTRANSFER', 'ATTENDEDTRANSFER') THEN j.id END) OVER win AS aid,
+              max(CASE WHEN j.event IN {_HANDLED_SQL} THEN j.ts END) OVER win AS hts,
+              lead(j.ts) OVER win AS nts, lead(j.event) OVER win AS nev,
+              row_number() OVER (PARTITION BY {me} ORDER BY j.ts DESC, j.id DESC) AS last
+            FROM journal j WHERE {_AGENT_OK.format(a="j.agent")}
+            WINDOW win AS (PARTITION BY {me} ORDER BY j.ts, j.id))
+        SELECT w.id, w.ts, w.agent, w.event, w.nts, w.nev, w.hts, w.last,
+            coalesce(l.event = 'AGENTLOGIN', 0) AS logged, coalesce(p.event = 'PAUSE', 0) AS paused,
+            CASE WHEN p.event = 'PAUSE' THEN coalesce(nullif(p.data1, ''), 'break') ELSE '' END AS reason,
+            CASE WHEN a.event = 'CONNECT' THEN 'call' WHEN a.id = w.id AND a.event IN {_HANDLED_SQL} THEN 'wrap'
+            END AS activity
+        FROM w LEFT JOIN journal l ON l.id = w.lid LEFT JOIN journal p ON p.id = w.pid
+            LEFT JOIN journal a ON a.id = w.aid""",
+        f"""INSERT INTO rollup_agent(agent, bucket, kind, reason, secs)
+        SELECT s.agent, (s.b0 + q.i) * 900.0 AS bucket, s.kind, s.reason,
+               total(min(s.nts, (s.b0 + q.i + 1) * 900.0) - max(s.ts, (s.b0 + q.i) * 900.0))
+        FROM (SELECT s.agent, s.ts, s.nts, CAST(s.ts / 900 AS INTEGER) AS b0, CAST(s.nts / 900 AS INTEGER) AS b1,
+                     {kind} AS kind, {reason} AS reason
+              FROM _agent_rows s WHERE s.nts > s.ts) s
+        JOIN rollup_seq q ON q.i <= s.b1 - s.b0
+        WHERE s.kind IS NOT NULL AND min(s.nts, (s.b0 + q.i + 1) * 900.0) > max(s.ts, (s.b0 + q.i) * 900.0)
+        GROUP BY 1, 2, 3, 4""",
+        f"""INSERT INTO rollup_agent_calls(agent, bucket, answered, handled, transferred, talk, ring_no_answer,
+                wrap, wrap_reach, unvouched)
+        SELECT agent, bucket, sum(answered), sum(handled), sum(transferred), total(talk), sum(rna),
+               total(wrap), max(reach), sum(unv) FROM (
+            SELECT {me} AS agent, CAST(j.ts / 900 AS INTEGER) * 900.0 AS bucket, j.event = 'CONNECT' AS answered,
+                   j.event IN {_HANDLED_SQL} AS handled, j.event IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER') AS transferred,
+                   {talk} AS talk, j.event = 'RINGNOANSWER' AS rna, 0 AS wrap, 0 AS reach, 0 AS unv
+            FROM journal j WHERE {_AGENT_OK.format(a="j.agent")} AND j.event IN ('CONNECT', 'RINGNOANSWER',
+                'COMPLETEAGENT', 'COMPLETECALLER', 'BLINDTRANSFER', 'ATTENDEDTRANSFER')
+            UNION ALL
+            SELECT agent, CAST(ts / 900 AS INTEGER) * 900.0, 0, 0, 0, 0, 0,
+                   CASE WHEN nev = 'WRAPUPEND' THEN max(0, nts - ts) ELSE 0 END,
+                   CASE WHEN nev = 'WRAPUPEND' THEN nts ELSE 0 END, nev IS NOT NULL AND nev != 'WRAPUPEND'
+            FROM _agent_rows WHERE activity = 'wrap'
+            UNION ALL
+            SELECT agent, CAST(nts / 900 AS INTEGER) * 900.0, 0, 0, 0, 0, 0, 0, 0, 1
+            FROM _agent_rows WHERE nts - ts >= {_SEQ - 1} * 900.0)
+        GROUP BY agent, bucket""",
+        """INSERT INTO agent_now(agent, at, logged, paused, reason, activity, handled_at)
+        SELECT agent, ts, logged, paused, reason, activity, hts FROM _agent_rows WHERE last = 1""",
+        "DROP TABLE temp._agent_rows",
+    ]
+
+
+def queue_wrap_backfill_sql() -> str:
+    """Migration 3's wrap-up columns of `rollup_queue` for a whole journal in one pass (its trigger's
+    rule: a WRAPUPEND right after the same agent's handled queue call). For a journal loaded with
+    the triggers off (`bench/wallboard.py`); migration 3 itself left old wrap-ups to raw recounts."""
+    return f"""INSERT INTO rollup_queue(queue, bucket, wrap_n, wrap_sum, wrap_reach)
+        SELECT pq, {_BUCKET.format(ts="pts")}, count(*), total(ts - pts), max(ts) FROM (
+            SELECT ts, event, lag(ts) OVER w AS pts, lag(event) OVER w AS pev, lag(queue) OVER w AS pq
+            FROM journal WHERE agent IS NOT NULL WINDOW w AS (PARTITION BY agent ORDER BY ts, id))
+        WHERE event = 'WRAPUPEND' AND pev IN {_HANDLED_SQL} AND pq IS NOT NULL AND pq != 'NONE'
+        GROUP BY 1, 2
+        ON CONFLICT(queue, bucket) DO UPDATE SET wrap_n = wrap_n + excluded.wrap_n,
+          wrap_sum = wrap_sum + excluded.wrap_sum, wrap_reach = max(wrap_reach, excluded.wrap_reach)"""
+
+
+@migration(4)
+async def m004_agent_rollups(db: aiosqlite.Connection) -> None:
+    """Per-agent state time in 15-minute buckets, kept by a trigger like migration 3's rollups, so
+    the agent and sign-in reports over a million calls read rollup rows instead of walking every
+    agent row in Python; plus a small index of sign-in/out and pause rows.
+
+    `agent_now` is each agent's state after their newest row; each new row closes the interval
+    since then and adds it, split at bucket edges (`rollup_seq` numbers the buckets: triggers may
+    not use recursive CTEs), to `rollup_agent`. `rollup_agent_calls` counts calls per bucket and
+    flags (`unvouched`) buckets whose wrap-up split needs the configuration.
+    """
+    await _run(
+        db,
+        [
+            """CREATE INDEX journal_sessions ON journal(agent, ts)
+                WHERE event IN ('AGENTLOGIN', 'AGENTLOGOFF', 'PAUSE', 'UNPAUSE')""",
+            "CREATE TABLE rollup_seq(i INTEGER PRIMARY KEY)",
+            f"""INSERT INTO rollup_seq(i) WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s
+                WHERE i < {_SEQ - 1}) SELECT i FROM s""",
+            """CREATE TABLE agent_now(
+                agent TEXT PRIMARY KEY, at REAL NOT NULL, logged INTEGER NOT NULL DEFAULT 0,
+                paused INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '', activity TEXT,
+                handled_at REAL)""",
+            """CREATE TABLE rollup_agent(
+                agent TEXT NOT NULL, bucket REAL NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+                secs REAL NOT NULL DEFAULT 0,
+                PRIMARY KEY (agent, bucket, kind, reason)) WITHOUT ROWID""",
+            "CREATE INDEX rollup_agent_bucket ON rollup_agent(bucket)",
+            """CREATE TABLE rollup_agent_calls(
+                agent TEXT NOT NULL, bucket REAL NOT NULL,
+                answered INTEGER NOT NULL DEFAULT 0, handled INTEGER NOT NULL DEFAULT 0,
+                transferred INTEGER NOT NULL DEFAULT 0, talk REAL NOT NULL DEFAULT 0,
+                ring_no_answer INTEGER NOT NULL DEFAULT 0, wrap REAL NOT NULL DEFAULT 0,
+                wrap_reach REAL NOT NULL DEFAULT 0, unvouched INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (agent, bucket)) WITHOUT ROWID""",
+            "CREATE INDEX rollup_agent_calls_bucket ON rollup_agent_calls(bucket)",
+            _agent_trigger_sql(),
+            *agent_backfill_sql(),
+        ],
+    )

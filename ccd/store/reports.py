@@ -484,3 +484,135 @@ class ReportQueries:
             (t0, size, t0, t1, direction),
         )
         return {int(r["i"]): int(r["n"]) for r in rows}
+
+
+# --- agent time from the rollups of migration 4 ----------------------------------------------------
+
+_SESSION_EVENTS = "('AGENTLOGIN', 'AGENTLOGOFF', 'PAUSE', 'UNPAUSE')"
+_ACTIVITY_EVENTS = (
+    "('CONNECT', 'AGENTLOGOFF', 'COMPLETEAGENT', 'COMPLETECALLER', 'BLINDTRANSFER', 'ATTENDEDTRANSFER')"
+)
+
+
+def _spellings(agent: str) -> list[str]:
+    """How the journal may spell an agent ("1001" and "Agent/1001"), as `_agent_keys`."""
+    return [agent, f"Agent/{agent}"]
+
+
+class AgentRollups:
+    """Reads behind the agent and sign-in reports (rollups of migration 4, and the few raw rows
+    at the edges of a period). Build with `AgentRollups.of(store)`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    def of(cls, store: Any) -> AgentRollups:
+        return cls(store._db)
+
+    async def agents(self, agent: str | None = None) -> dict[str, dict[str, Any]]:
+        """agent -> their state after their newest journal row (`agent_now`)."""
+        sql = "SELECT * FROM agent_now" + (" WHERE agent = ?" if agent is not None else "")
+        rows = await self._db.fetchall(sql, [agent] if agent is not None else [])
+        return {r["agent"]: dict(r) for r in rows}
+
+    async def times(
+        self, a0: float, a1: float, agent: str | None = None
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(seconds per agent, kind, reason; call counts per agent) over whole buckets [a0, a1)."""
+        where = "bucket >= ? AND bucket < ?" + (" AND agent = ?" if agent is not None else "")
+        params: list[Any] = [a0, a1] + ([agent] if agent is not None else [])
+        times = await self._db.fetchall(
+            f"SELECT agent, kind, reason, total(secs) AS secs FROM rollup_agent WHERE {where} GROUP BY 1, 2, 3",
+            params,
+        )
+        calls = await self._db.fetchall(
+            f"""SELECT agent, sum(answered) AS answered, sum(handled) AS handled, sum(transferred) AS transferred,
+                total(talk) AS talk, sum(ring_no_answer) AS ring_no_answer, total(wrap) AS wrap,
+                max(wrap_reach) AS wrap_reach, sum(unvouched) AS unvouched
+            FROM rollup_agent_calls WHERE {where} GROUP BY agent""",
+            params,
+        )
+        return [dict(r) for r in times], [dict(r) for r in calls]
+
+    async def state_at(self, x: float, agents: list[str]) -> dict[str, dict[str, Any]]:
+        """Each agent's state just before `x` from their own rows (no look-back window):
+        last sign-in/out, last session row (pause reason), last row that sets the activity,
+        their last row, and their first row at or after `x` (where a wrap-up in progress ends)."""
+        out: dict[str, dict[str, Any]] = {}
+        for agent in agents:
+            best: dict[str, Any] = {"agent": agent}
+            for sp in _spellings(agent):
+                row = await self._db.fetchone(
+                    f"""SELECT
+                    (SELECT event FROM journal WHERE agent = :a AND event IN {_SESSION_EVENTS}
+                        AND event IN ('AGENTLOGIN', 'AGENTLOGOFF') AND ts < :x ORDER BY ts DESC, id DESC LIMIT 1)
+                        AS l_event,
+                    (SELECT ts FROM journal WHERE agent = :a AND event IN {_SESSION_EVENTS}
+                        AND event IN ('AGENTLOGIN', 'AGENTLOGOFF') AND ts < :x ORDER BY ts DESC, id DESC LIMIT 1)
+                        AS l_ts,
+                    (SELECT event || char(31) || coalesce(data1, '') || char(31) || ts FROM journal
+                        WHERE agent = :a AND event IN {_SESSION_EVENTS} AND ts < :x
+                        ORDER BY ts DESC, id DESC LIMIT 1) AS p_row,
+                    (SELECT event || char(31) || id || char(31) || ts || char(31) || coalesce(queue, '')
+                        FROM journal WHERE agent = :a AND event IN {_ACTIVITY_EVENTS} AND ts < :x
+                        ORDER BY ts DESC, id DESC LIMIT 1) AS a_row,
+                    (SELECT id || char(31) || ts FROM journal WHERE agent = :a AND ts < :x
+                        ORDER BY ts DESC, id DESC LIMIT 1) AS last_row,
+                    (SELECT event || char(31) || ts FROM journal WHERE agent = :a AND ts >= :x
+                        ORDER BY ts, id LIMIT 1) AS next_row""",
+                    {"a": sp, "x": x},
+                )
+                _keep_latest(best, dict(row))
+            out[agent] = best
+        return out
+
+    async def rows(
+        self, t0: float, t1: float, agent: str | None = None, lookahead: bool = True
+    ) -> list[tuple[Any, ...]]:
+        """Agent rows in [t0, t1), oldest first, and (lookahead) each agent's first row at or after
+        t1, so a wrap-up running over t1 ends where the journal says."""
+        q = ReportQueries(self._db)
+        rows = await q.agent_rows(t0, t1, agent)
+        if lookahead:
+            seen = {r[3] for r in rows}
+            for raw in seen:
+                nxt = await self._db.fetchone(
+                    "SELECT ts, callid, queue, agent, event, data1, data2, data3, data4, data5 FROM journal "
+                    "WHERE agent = ? AND ts >= ? ORDER BY ts, id LIMIT 1",
+                    (raw, t1),
+                )
+                if nxt is not None:
+                    rows.append(tuple(nxt))
+        return rows
+
+    async def session_rows(self, t0: float, t1: float, agent: str | None = None) -> list[tuple[Any, ...]]:
+        """Sign-in/out and pause rows in [t0, t1), oldest first (the small index of migration 4)."""
+        sql = (
+            "SELECT ts, callid, queue, agent, event, data1, data2, data3, data4, data5 FROM journal "
+            f"WHERE event IN {_SESSION_EVENTS} AND ts >= ? AND ts < ?"
+        )
+        params: list[Any] = [t0, t1]
+        if agent is not None:
+            sql += " AND agent IN (?, ?)"
+            params += _spellings(agent)
+        return [tuple(r) for r in await self._db.fetchall(sql + " ORDER BY ts, id", params)]
+
+
+def _keep_latest(best: dict[str, Any], row: dict[str, Any]) -> None:
+    """Merge one spelling's answers into `best`: the latest row before x, the earliest after."""
+
+    def ts_of(value: Any, index: int) -> float | None:
+        return None if value is None else float(str(value).split("\x1f")[index])
+
+    if row["l_event"] is not None and (best.get("l_ts") is None or row["l_ts"] > best["l_ts"]):
+        best["l_event"], best["l_ts"] = row["l_event"], row["l_ts"]
+    for key, index, latest in (
+        ("p_row", 2, True),
+        ("a_row", 2, True),
+        ("last_row", 1, True),
+        ("next_row", 1, False),
+    ):
+        new, old = ts_of(row[key], index), ts_of(best.get(key), index)
+        if new is not None and (old is None or (new > old if latest else new < old)):
+            best[key] = row[key]

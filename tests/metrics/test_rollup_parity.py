@@ -33,7 +33,7 @@ short_abandon = 5.0
 """
 
 
-def office_day(seed: int, wrapupend: bool) -> list[Row]:
+def office_day(seed: int, wrapupend: bool, wrapupend_share: float = 0.95) -> list[Row]:
     """A busy random morning: two queues, four agents, callbacks, transfers, pauses, early wrap-ups."""
     rng = random.Random(seed)
     rows: list[Row] = []
@@ -69,7 +69,7 @@ def office_day(seed: int, wrapupend: bool) -> list[Row]:
         else:
             rows.append(Row(done, cid, q, f"Agent/{agent}", "COMPLETECALLER", (str(hold), str(talk), "1")))
         wrap = {"sales": 10.0, "support": 30.0}[q] * (rng.random() if rng.random() < 0.3 else 1.0)
-        if wrapupend and rng.random() < 0.95:
+        if wrapupend and rng.random() < wrapupend_share:
             rows.append(Row(done + wrap + 0.01, cid, q, f"Agent/{agent}", "WRAPUPEND", (f"{wrap:.2f}",)))
         if rng.random() < 0.05:
             rows.append(Row(done + wrap + 1, None, None, f"Agent/{agent}", "PAUSE", ("lunch",)))
