@@ -339,12 +339,12 @@ class _ToneBank:
         self._prev = np.zeros((self._nf, c), dtype=np.complex128)
         self._i = 0  # global index of the next frame
         self._origin = np.zeros(c, dtype=np.int64)
-        self._state = np.zeros((c, g), dtype=bool)
-        self._no_raw = np.zeros((c, g), dtype=bool)
+        self._state = np.zeros((c, g), dtype=bool, order="F")
+        self._no_raw = np.zeros((c, g), dtype=bool, order="F")
         self._state_any = np.zeros(c, dtype=bool)  # state.any(axis=1), kept up to date at flips
-        self._pend = np.zeros((c, g), dtype=np.int32)
+        self._pend = np.zeros((c, g), dtype=np.int32, order="F")
         self._pending_flips = False  # some _pend is non-zero
-        self._deadline = np.full((c, g), _FAR, dtype=np.int64)
+        self._deadline = np.full((c, g), _FAR, dtype=np.int64, order="F")
         self._next_deadline = _FAR  # self._deadline.min()
         self._groups = [[_Group(0) for _ in range(g)] for _ in range(c)]
         self._floor = np.full(c, np.inf)
@@ -435,21 +435,30 @@ class _ToneBank:
                 self._pending_flips = False
             any_flip = False
         if any_flip or self._next_deadline <= i:
-            if not any_flip:
-                flip = np.zeros_like(self._state)
-            for ch, g in zip(*np.nonzero(flip | (self._deadline <= i)), strict=True):
-                grp = self._groups[ch][g]
-                if flip[ch, g]:
-                    t = i - DEBOUNCE + 1  # first frame of the new state
+            # Flips are applied to the arrays in one go; only the cadence bookkeeping is per item,
+            # on plain Python ints (numpy scalar indexing costs more than the work itself).
+            sel = (flip | (self._deadline <= i)) if any_flip else (self._deadline <= i)
+            chs, gs = np.nonzero(sel)  # channel-major order: events stay in channel order
+            if any_flip:
+                fl = flip[chs, gs].tolist()
+                self._state ^= flip
+                self._pend[flip] = 0
+                self._state_any = self._state.any(axis=1)
+            else:
+                fl = [False] * chs.size
+            t = i - DEBOUNCE + 1  # first frame of a new state
+            groups, tone_on, dls = self._groups, self._tone_on, []
+            for ch, g, f in zip(chs.tolist(), gs.tolist(), fl, strict=True):
+                grps = groups[ch]
+                grp = grps[g]
+                if f:
                     grp.history.append((grp.state, grp.seg_start, t))
                     del grp.history[:-12]
                     grp.state = not grp.state
                     grp.seg_start = t
-                    self._state[ch, g] = grp.state
-                    self._state_any[ch] = any(gr.state for gr in self._groups[ch])
-                    self._pend[ch, g] = 0
-                self._deadline[ch, g] = self._evaluate(int(ch), int(g), grp, i, out)
-                self._tone_on[ch] = any(gr.rec is not None for gr in self._groups[ch])
+                dls.append(self._evaluate(ch, g, grp, i, out))
+                tone_on[ch] = any(gr.rec is not None for gr in grps)
+            self._deadline[chs, gs] = dls
             self._next_deadline = int(self._deadline.min())
         # Voice activity and silence.
         state_any = self._state_any
