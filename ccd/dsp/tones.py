@@ -322,6 +322,10 @@ class _ToneBank:
         self._set_size = member.sum(axis=0)
         self._set_size_c = self._set_size[:, None]
         self._set_idx = [[self.freqs.index(fr) for fr in fs] for fs in self._sets]
+        # Cadence bounds per tone, computed once: the cadence checks run for every transition on
+        # every channel, and recomputing tolerances there was a good part of their cost.
+        fps = rate / FRAME
+        self._cad: dict[str, _Cadence] = {sp.name: _Cadence(sp, fps) for sp in specs.values()}
         # Mean square (int16^2) thresholds for voice activity.
         self._voice_abs = dbm0_to_rms(VOICE_ABS_DBM0) ** 2
         self._voice_over = 10 ** (VOICE_OVER_FLOOR_DB / 10)
@@ -507,15 +511,17 @@ class _ToneBank:
                     return _FAR
                 end_frame = grp.seg_start
             else:
+                cad = self._cad[spec.name]
                 end_frame = -1
                 if grp.history and grp.history[-1][2] == grp.seg_start:  # segment that just completed
                     on, a, b = grp.history[-1]
-                    if not _fits_any(spec, on, (b - a) / fps):
+                    m = (b - a) / fps
+                    if not any(lo <= m <= hi for lo, hi in cad.bounds[0 if on else 1 :: 2]):
                         end_frame = a
-                if end_frame < 0 and _too_long(spec, grp.state, ongoing / fps):
+                if end_frame < 0 and ongoing / fps > cad.hi[grp.state]:
                     end_frame = grp.seg_start
                 if end_frame < 0:
-                    return grp.seg_start + _max_frames(spec, grp.state, fps) + 1
+                    return grp.seg_start + cad.max_frames[grp.state] + 1
             out.append(
                 (
                     ch,
@@ -541,16 +547,20 @@ class _ToneBank:
                 continue
             if (done[0][1] if done else grp.seg_start) == grp.born:
                 continue
-            segs = [(on, (b - a) / fps) for on, a, b in done]
-            for r in range(len(spec.cadence)):
-                if (r % 2 == 0) != (segs[0][0] if segs else grp.state):
+            bounds = self._cad[spec.name].bounds
+            nc = len(bounds)
+            lead_on = done[0][0] if done else grp.state
+            segs = [(b - a) / fps for _, a, b in done]
+            for r in range(0 if lead_on else 1, nc, 2):  # cadence phases that start in that state
+                fit = True
+                for q, d in enumerate(segs):
+                    blo, bhi = bounds[(r + q) % nc]
+                    if not blo <= d <= bhi:
+                        fit = False
+                        break
+                if not fit:
                     continue
-                if not all(
-                    _fits(spec.cadence[(r + q) % len(spec.cadence)], d) for q, (_, d) in enumerate(segs)
-                ):
-                    continue
-                expect = spec.cadence[(r + len(segs)) % len(spec.cadence)]
-                lo, hi = _bounds(expect)
+                lo, hi = bounds[(r + len(segs)) % nc]
                 if ongoing / fps > hi:
                     continue
                 if ongoing / fps >= lo:
@@ -565,10 +575,9 @@ class _ToneBank:
         grp.rec = spec
         grp.rec_start = start
         out.append((ch, ToneEvent(spec.name, self._s(ch, start), None)))
-        fps = SAMPLE_RATE / FRAME
         if not spec.cadence:
             return _FAR
-        return grp.seg_start + _max_frames(spec, grp.state, fps) + 1
+        return grp.seg_start + self._cad[spec.name].max_frames[grp.state] + 1
 
     def flush(self) -> list[tuple[int, ToneEvent]]:
         """End of stream: close every tone, voice or silence still open."""
@@ -760,6 +769,18 @@ def _too_long(spec: ToneSpec, on: bool, measured: float) -> bool:
 
 def _max_frames(spec: ToneSpec, on: bool, fps: float) -> int:
     return math.ceil(max(_bounds(d)[1] for d in spec.cadence[0 if on else 1 :: 2]) * fps)
+
+
+class _Cadence:
+    """A cadenced tone's segment bounds (seconds) and, per state (off, on), the longest segment."""
+
+    __slots__ = ("bounds", "hi", "max_frames")
+
+    def __init__(self, spec: ToneSpec, fps: float) -> None:
+        self.bounds = [_bounds(d) for d in spec.cadence]
+        his = [max((hi for _, hi in self.bounds[s::2]), default=math.inf) for s in (1, 0)]
+        self.hi = (his[0], his[1])
+        self.max_frames = tuple(math.ceil(h * fps) if h < math.inf else _FAR for h in his)
 
 
 class ToneDetector:
