@@ -453,18 +453,22 @@ async def m003_report_rollups(db: aiosqlite.Connection) -> None:
 
 async def _backfill_rollups(db: aiosqlite.Connection) -> None:
     """Count the rows written before migration 3 (an empty database costs nothing)."""
+    await _run(db, calls_queue_backfill_sql())
+
+
+def calls_queue_backfill_sql() -> list[str]:
+    """Migration 3's calls, queue and wait rollups of a whole database in one set-based pass
+    (its wrap-up columns: `queue_wrap_backfill_sql`). Expects empty rollup tables."""
     cb = "EXISTS (SELECT 1 FROM journal c WHERE c.callid = j.callid AND c.queue = j.queue AND c.event = 'CALLBACK')"
-    await _run(
-        db,
-        [
-            f"""INSERT INTO rollup_calls SELECT {_BUCKET.format(ts="start")}, direction, coalesce(trunk, ''),
+    return [
+        f"""INSERT INTO rollup_calls SELECT {_BUCKET.format(ts="start")}, direction, coalesce(trunk, ''),
                 count(*), sum(answer IS NOT NULL), sum(direction = 'in' AND answer IS NULL),
                 total(coalesce(billsec, 0)), total(coalesce(duration, 0)),
                 total(CASE WHEN direction = 'in' AND answer IS NOT NULL THEN answer - start END),
                 sum(direction = 'in' AND answer IS NOT NULL),
                 sum(direction = 'in' AND (src IS NULL OR src IN ('', 'P', 'O')))
                 FROM calls GROUP BY 1, 2, 3""",
-            f"""INSERT INTO rollup_queue(queue, bucket, offered, answered, callback_answered, timeouts,
+        f"""INSERT INTO rollup_queue(queue, bucket, offered, answered, callback_answered, timeouts,
                 exit_key, exit_empty, callbacks, ring_no_answer, handled, transferred, talk)
                 SELECT queue, {_BUCKET.format(ts="ts")}, sum(event = 'ENTERQUEUE'), sum(event = 'CONNECT'),
                 sum(event = 'CONNECT' AND {cb}), sum(event = 'EXITWITHTIMEOUT'), sum(event = 'EXITWITHKEY'),
@@ -474,13 +478,12 @@ async def _backfill_rollups(db: aiosqlite.Connection) -> None:
                            WHEN event IN ('BLINDTRANSFER', 'ATTENDEDTRANSFER') THEN CAST(data4 AS REAL) END)
                 FROM journal j WHERE queue IS NOT NULL AND queue != 'NONE' AND event IN {_QUEUE_EVENTS_SQL}
                 GROUP BY 1, 2""",
-            f"""INSERT INTO rollup_waits SELECT queue, {_BUCKET.format(ts="ts")},
+        f"""INSERT INTO rollup_waits SELECT queue, {_BUCKET.format(ts="ts")},
                 CASE event WHEN 'CONNECT' THEN 'C' ELSE 'A' END,
                 coalesce(CAST(CASE event WHEN 'CONNECT' THEN data1 ELSE data3 END AS REAL), 0), count(*)
                 FROM journal j WHERE queue IS NOT NULL AND queue != 'NONE'
                 AND (event = 'ABANDON' OR (event = 'CONNECT' AND NOT {cb})) GROUP BY 1, 2, 3, 4""",
-        ],
-    )
+    ]
 
 
 # --- migration 4: per-agent state time -------------------------------------------------------
@@ -507,6 +510,37 @@ _AGENT_CALLS_UPSERT = """ON CONFLICT(agent, bucket) DO UPDATE SET answered = ans
     unvouched = unvouched + excluded.unvouched"""
 
 
+def _day_copy(table: str, ts: str | None = None) -> str:
+    """Upsert `table`'s 15-minute rows into its daily twin `<table>_day` (UTC days, which whole
+    quarter hours nest in): all of them (backfill), or those touched by the row at `ts` (trigger:
+    the rows of the agent's buckets since their previous row, recomputed from the 15-minute table)."""
+    day = "CAST(bucket / 86400 AS INTEGER) * 86400.0"
+    if table == "rollup_agent":
+        cols, agg, key = "agent, bucket, kind, reason, secs", "total(secs)", "agent, bucket, kind, reason"
+        sets = "secs = excluded.secs"
+        group = "agent, 2, kind, reason"
+        sel = f"agent, {day}, kind, reason, {agg}"
+    else:
+        cols = (
+            "agent, bucket, answered, handled, transferred, talk, ring_no_answer, wrap, wrap_reach, unvouched"
+        )
+        key = "agent, bucket"
+        sel = (
+            f"agent, {day}, sum(answered), sum(handled), sum(transferred), total(talk), sum(ring_no_answer), "
+            "total(wrap), max(wrap_reach), sum(unvouched)"
+        )
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols.split(", ")[2:])
+        group = "agent, 2"
+    if ts is None:
+        return f"INSERT INTO {table}_day({cols}) SELECT {sel} FROM {table} GROUP BY {group}"
+    me = _NORM_AGENT.format(a="NEW.agent")
+    return f"""INSERT INTO {table}_day({cols}) SELECT {sel} FROM {table}
+        WHERE agent = {me} AND bucket >= (SELECT CAST(min(at0, {ts}) / 86400 AS INTEGER) * 86400.0
+            FROM (SELECT coalesce((SELECT min(coalesce(handled_at, at), at) FROM agent_now WHERE agent = {me}), {ts}) AS at0))
+          AND bucket < (CAST({ts} / 86400 AS INTEGER) + 1) * 86400.0
+        GROUP BY {group} ON CONFLICT({key}) DO UPDATE SET {sets};"""
+
+
 def _agent_trigger_sql() -> str:
     """The trigger that keeps `agent_now`, `rollup_agent` and `rollup_agent_calls` (one journal row)."""
     me = _NORM_AGENT.format(a="NEW.agent")
@@ -525,6 +559,7 @@ def _agent_trigger_sql() -> str:
         JOIN rollup_seq q ON q.i <= s.b1 - s.b0
         WHERE s.kind IS NOT NULL AND min(NEW.ts, (s.b0 + q.i + 1) * 900.0) > max(s.at, (s.b0 + q.i) * 900.0)
         ON CONFLICT(agent, bucket, kind, reason) DO UPDATE SET secs = secs + excluded.secs;
+    {_day_copy("rollup_agent", "NEW.ts")}
     INSERT INTO rollup_agent_calls(agent, bucket, wrap, wrap_reach, unvouched)
         SELECT agent, CAST(handled_at / 900 AS INTEGER) * 900.0,
                CASE WHEN NEW.event = 'WRAPUPEND' THEN max(0, NEW.ts - handled_at) ELSE 0 END,
@@ -551,6 +586,7 @@ def _agent_trigger_sql() -> str:
                         WHEN NEW.event = 'AGENTLOGOFF' OR activity = 'wrap' THEN NULL ELSE activity END,
         handled_at = CASE WHEN NEW.event IN {_HANDLED_SQL} THEN NEW.ts ELSE handled_at END
         WHERE agent = {me};
+    {_day_copy("rollup_agent_calls", "NEW.ts")}
     END"""
 
 
@@ -612,6 +648,8 @@ def agent_backfill_sql() -> list[str]:
         GROUP BY agent, bucket""",
         """INSERT INTO agent_now(agent, at, logged, paused, reason, activity, handled_at)
         SELECT agent, ts, logged, paused, reason, activity, hts FROM _agent_rows WHERE last = 1""",
+        _day_copy("rollup_agent"),
+        _day_copy("rollup_agent_calls"),
         "DROP TABLE temp._agent_rows",
     ]
 
@@ -666,7 +704,25 @@ async def m004_agent_rollups(db: aiosqlite.Connection) -> None:
                 wrap_reach REAL NOT NULL DEFAULT 0, unvouched INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (agent, bucket)) WITHOUT ROWID""",
             "CREATE INDEX rollup_agent_calls_bucket ON rollup_agent_calls(bucket)",
+            # daily twins: a month's report reads ~30 rows per agent, not ~3,000
+            """CREATE TABLE rollup_agent_day(
+                agent TEXT NOT NULL, bucket REAL NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL,
+                secs REAL NOT NULL DEFAULT 0,
+                PRIMARY KEY (agent, bucket, kind, reason)) WITHOUT ROWID""",
+            """CREATE TABLE rollup_agent_calls_day(
+                agent TEXT NOT NULL, bucket REAL NOT NULL,
+                answered INTEGER NOT NULL DEFAULT 0, handled INTEGER NOT NULL DEFAULT 0,
+                transferred INTEGER NOT NULL DEFAULT 0, talk REAL NOT NULL DEFAULT 0,
+                ring_no_answer INTEGER NOT NULL DEFAULT 0, wrap REAL NOT NULL DEFAULT 0,
+                wrap_reach REAL NOT NULL DEFAULT 0, unvouched INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (agent, bucket)) WITHOUT ROWID""",
             _agent_trigger_sql(),
             *agent_backfill_sql(),
         ],
     )
+
+
+def rebuild_rollups_sql() -> list[str]:
+    """Every rollup of a database whose rows were loaded with the rollup triggers off, in one
+    set-based pass each (the statements the migrations use). Expects empty rollup tables."""
+    return [*calls_queue_backfill_sql(), queue_wrap_backfill_sql(), *agent_backfill_sql()]

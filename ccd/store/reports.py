@@ -519,21 +519,37 @@ class AgentRollups:
     async def times(
         self, a0: float, a1: float, agent: str | None = None
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(seconds per agent, kind, reason; call counts per agent) over whole buckets [a0, a1)."""
-        where = "bucket >= ? AND bucket < ?" + (" AND agent = ?" if agent is not None else "")
-        params: list[Any] = [a0, a1] + ([agent] if agent is not None else [])
-        times = await self._db.fetchall(
-            f"SELECT agent, kind, reason, total(secs) AS secs FROM rollup_agent WHERE {where} GROUP BY 1, 2, 3",
-            params,
-        )
-        calls = await self._db.fetchall(
-            f"""SELECT agent, sum(answered) AS answered, sum(handled) AS handled, sum(transferred) AS transferred,
-                total(talk) AS talk, sum(ring_no_answer) AS ring_no_answer, total(wrap) AS wrap,
-                max(wrap_reach) AS wrap_reach, sum(unvouched) AS unvouched
-            FROM rollup_agent_calls WHERE {where} GROUP BY agent""",
-            params,
-        )
-        return [dict(r) for r in times], [dict(r) for r in calls]
+        """(seconds per agent, kind, reason; call counts per agent) over whole buckets [a0, a1):
+        whole UTC days from the daily tables, the rest from the 15-minute ones."""
+        d0 = math.ceil(a0 / 86400) * 86400.0
+        d1 = math.floor(a1 / 86400) * 86400.0
+        parts = [("", a0, d0), ("_day", d0, d1), ("", d1, a1)] if d1 > d0 else [("", a0, a1)]
+        times: list[dict[str, Any]] = []
+        calls: list[dict[str, Any]] = []
+        for suffix, b0, b1 in parts:
+            if b1 <= b0:
+                continue
+            where = "bucket >= ? AND bucket < ?" + (" AND agent = ?" if agent is not None else "")
+            params: list[Any] = [b0, b1] + ([agent] if agent is not None else [])
+            times += [
+                dict(r)
+                for r in await self._db.fetchall(
+                    f"SELECT agent, kind, reason, total(secs) AS secs FROM rollup_agent{suffix} WHERE {where} "
+                    "GROUP BY 1, 2, 3",
+                    params,
+                )
+            ]
+            calls += [
+                dict(r)
+                for r in await self._db.fetchall(
+                    f"""SELECT agent, sum(answered) AS answered, sum(handled) AS handled,
+                    sum(transferred) AS transferred, total(talk) AS talk, sum(ring_no_answer) AS ring_no_answer,
+                    total(wrap) AS wrap, max(wrap_reach) AS wrap_reach, sum(unvouched) AS unvouched
+                    FROM rollup_agent_calls{suffix} WHERE {where} GROUP BY agent""",
+                    params,
+                )
+            ]
+        return times, calls
 
     async def state_at(self, x: float, agents: list[str]) -> dict[str, dict[str, Any]]:
         """Each agent's state just before `x` from their own rows (no look-back window):

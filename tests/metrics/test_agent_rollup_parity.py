@@ -20,7 +20,13 @@ from ccd.store.reports import AgentRollups
 from tests.metrics.scenario import DAY, journal_tuples
 from tests.metrics.test_rollup_parity import PERIODS, TOML, office_day
 
-AGENT_TABLES = ("agent_now", "rollup_agent", "rollup_agent_calls")
+AGENT_TABLES = (
+    "agent_now",
+    "rollup_agent",
+    "rollup_agent_calls",
+    "rollup_agent_day",
+    "rollup_agent_calls_day",
+)
 
 
 def office_with_breaks(wrapupend: bool) -> list[Row]:
