@@ -467,17 +467,18 @@ class _ToneBank:
         # Voice activity and silence.
         state_any = self._state_any
         self._floor = np.where(power < self._floor, power, self._floor * self._rise)
-        vf = (power >= self._voice_abs) & (power >= self._floor * self._voice_over)
+        # power >= both thresholds is power >= the larger one (no NaN here: input is checked).
+        vf = power >= np.maximum(self._floor * self._voice_over, self._voice_abs)
         vf &= self._enabled
         vf &= ~(raw.any(axis=1) | state_any)
         self._vbits = ((self._vbits << 1) | vf) & 7
-        self._vlast = np.where(vf, i, self._vlast)
+        np.putmask(self._vlast, vf, i)
         voice = self._voice
         start_v = (self._vbits == 7) & ~voice
         end_v = voice & (self._vlast <= i - VOICE_HANGOVER_FRAMES)
         busy = voice | start_v | self._tone_on | state_any
         quiet = self._enabled & ~busy
-        self._qstart = np.where(quiet, self._qstart, i + 1)
+        np.putmask(self._qstart, ~quiet, i + 1)
         start_s = quiet & ~self._silent & (self._qstart <= i + 1 - self._silence_frames)
         end_s = self._silent & ~quiet
         if (start_v | end_v | start_s | end_s).any():
