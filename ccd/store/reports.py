@@ -605,8 +605,9 @@ class AgentRollups:
     async def session_rows(self, t0: float, t1: float, agent: str | None = None) -> list[tuple[Any, ...]]:
         """Sign-in/out and pause rows in [t0, t1), oldest first (the small index of migration 4)."""
         sql = (
+            # the small partial index, not journal_ts: the planner would scan every row of the period
             "SELECT ts, callid, queue, agent, event, data1, data2, data3, data4, data5 FROM journal "
-            f"WHERE event IN {_SESSION_EVENTS} AND ts >= ? AND ts < ?"
+            f"INDEXED BY journal_sessions WHERE event IN {_SESSION_EVENTS} AND ts >= ? AND ts < ?"
         )
         params: list[Any] = [t0, t1]
         if agent is not None:
