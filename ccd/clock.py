@@ -47,8 +47,9 @@ class RealClock:
 
     async def sleep_until(self, deadline: float) -> None:
         delay = deadline - self.now()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        # Always give the loop a turn, even when already late: a media loop catching up
+        # must not starve the socket server (a caller ID would reach clients late).
+        await asyncio.sleep(max(delay, 0.0))
 
 
 class VirtualClock:
