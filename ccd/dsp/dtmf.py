@@ -198,10 +198,6 @@ _TW_L = tuple(10 ** (v / 10.0) for v in TWIST_LOOSE_DB)
 _CLEAR = [bool(_LOW_HARMONIC_CLEAR[d // 4, d % 4]) for d in range(16)]
 _CLEAR_LUT = np.zeros(32, dtype=bool)
 _CLEAR_LUT[:16] = _CLEAR
-# Digit weight of each of the 8 bins (row * 4 + column); an integer dot is cheaper than a weighted sum.
-_DIGIT_W8 = np.array([0, 4, 8, 12, 0, 1, 2, 3], dtype=np.uint8)
-_ROT_C = _ROT[:, None]
-_COS_C = _COS[:, None]
 _ROT_L = [complex(r) for r in _ROT]
 _COS_L = [float(t) for t in _COS]
 _NO_RUN = -2
@@ -219,14 +215,19 @@ def _start_sample(j0: int, a0: float, mx: float) -> int:
 
 
 def _screen(w: np.ndarray, en: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Bin powers, group peaks, band, ratio, weaker tone and 'could start a digit' of windows (2, 17, n)."""
+    """Bin powers (n, 2, 8), group peaks (n, 2, 2), band, ratio, weaker tone and 'could start a
+    digit' (each (n, 2)) of two windows per channel, `w` (n, 2, 17), energies `en` (n, 2).
+
+    Channels are rows: a gather of the few channels that need a decision is a copy of whole rows.
+    """
     sq = np.square(w)
-    p = sq[:, 0:8] + sq[:, 8:16]
-    pk = p.reshape(2, 2, 4, -1).max(axis=2)  # (window, group, channel)
-    band = pk[:, 0] + pk[:, 1]
-    e_ac = np.maximum(en - sq[:, 16] / _SW2, 1e-9)
+    p = sq[:, :, 0:8] + sq[:, :, 8:16]
+    p4 = p.reshape(-1, 2, 2, 4)
+    pk = np.maximum(np.maximum(p4[..., 0], p4[..., 1]), np.maximum(p4[..., 2], p4[..., 3]))
+    band = pk[..., 0] + pk[..., 1]
+    e_ac = np.maximum(en - sq[:, :, 16] / _SW2, 1e-9)
     ratio = band * _NORM / e_ac
-    pmin = np.minimum(pk[:, 0], pk[:, 1])
+    pmin = np.minimum(pk[..., 0], pk[..., 1])
     return p, pk, band, ratio, pmin, (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
 
 
@@ -270,9 +271,9 @@ class _DtmfBank:
 
     def _clear_spectra(self) -> None:
         c = self.channels
-        self._w = np.zeros((2, _NW, c))  # the last frame's windows 2b-2, 2b-1 (as seen from frame b)
-        self._en = np.zeros((2, c))
-        self._carry = np.zeros((_NW, c), dtype=np.float32)  # first half of window 2b
+        self._w = np.zeros((c, 2, _NW))  # the last frame's windows 2b-2, 2b-1 (as seen from frame b)
+        self._en = np.zeros((c, 2))
+        self._carry = np.zeros((c, _NW), dtype=np.float32)  # first half of window 2b
         self._ecarry = np.zeros(c, dtype=np.float32)
         self._x = np.zeros((c, FRAME), dtype=np.float32)  # the last frame's samples (harmonics)
         self._ss = np.zeros(c, dtype=bool)  # window 2b-1 could start a digit
@@ -288,9 +289,9 @@ class _DtmfBank:
         self._ecarry = self._ecarry.copy()
         self._x = self._x.copy()
         self._ss = self._ss.copy()
-        self._w[:, :, ch] = 0.0
-        self._en[:, ch] = 0.0
-        self._carry[:, ch] = 0.0
+        self._w[ch] = 0.0
+        self._en[ch] = 0.0
+        self._carry[ch] = 0.0
         self._ecarry[ch] = 0.0
         self._x[ch] = 0.0
         self._ss[ch] = False
@@ -327,44 +328,43 @@ class _DtmfBank:
         out: list[tuple[int, DtmfEvent]] = []
         c = self.channels
         for x in self._framer.frames(block):
-            self.analyse(x, (x.reshape(2 * c, HOP) @ _HALF).T, (np.square(x) @ _EBASIS).T, out)
+            self.analyse(x, (x.reshape(2 * c, HOP) @ _HALF).reshape(c, 4 * _NW), np.square(x) @ _EBASIS, out)
         return out
 
-    def analyse(self, x: np.ndarray, yh: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
-        """One frame `x` (C, 160) from its products, read channels-last: `yh` (34, 2C) is
-        `(x.reshape(2C, 80) @ _HALF).T` (columns: channel 0 first half, channel 0 second half,
-        channel 1…), `e` (3, C) is `(x**2 @ _EBASIS).T`. `x` is kept (not copied) for the next frame."""
+    def analyse(self, x: np.ndarray, y: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
+        """One frame `x` (C, 160) from its products, channels as rows: `y` (C, 68) is
+        `(x.reshape(2C, 80) @ _HALF).reshape(C, 68)` — per channel the first half's share of the
+        window it opens (17) and closes (17), then the second half's — and `e` (C, 3) is
+        `x**2 @ _EBASIS`. `x` is kept (not copied) for the next frame's harmonics."""
         c = self.channels
-        w = np.empty((2, _NW, c))  # windows 2b, 2b+1
-        np.add(self._carry, yh[_NW:, 0::2], out=w[0], dtype=np.float64)
-        np.add(yh[:_NW, 0::2], yh[_NW:, 1::2], out=w[1], dtype=np.float64)
-        self._carry = yh[:_NW, 1::2]
-        en = np.empty((2, c))
-        np.add(self._ecarry, e[0], out=en[0], dtype=np.float64)
-        en[1] = e[1]
-        self._ecarry = e[2]
+        w = np.empty((c, 2, _NW))  # windows 2b, 2b+1
+        np.add(self._carry, y[:, _NW : 2 * _NW], out=w[:, 0], dtype=np.float64)
+        np.add(y[:, :_NW], y[:, 3 * _NW :], out=w[:, 1], dtype=np.float64)
+        self._carry = y[:, 2 * _NW : 3 * _NW]
+        en = np.empty((c, 2))
+        np.add(self._ecarry, e[:, 0], out=en[:, 0], dtype=np.float64)
+        en[:, 1] = e[:, 1]
+        self._ecarry = e[:, 2]
         ss = _screen(w, en)[5]
         if not self._all_enabled:
-            ss &= self._enabled  # a disabled line starts no digit: skip its decisions
-        a0, a1 = ss.any(axis=1).tolist()
+            ss &= self._enabled[:, None]  # a disabled line starts no digit: skip its decisions
+        a0, a1 = bool(ss[:, 0].any()), bool(ss[:, 1].any())
         ss_prev, any_prev = self._ss, self._ss_any
         w_prev, en_prev, x_prev = self._w, self._en, self._x
-        self._w, self._en, self._x, self._ss, self._ss_any = w, en, x, ss[1], a1
+        self._w, self._en, self._x, self._ss, self._ss_any = w, en, x, ss[:, 1], a1
         k0 = 2 * self._b - 1  # windows decided now: k0 (the last frame's 2b+1) and k0 + 1 (2b)
         self._b += 1
         if not self._nrun and not (any_prev or a0):
             return  # no digit running and none can start: nothing else to look at
-        keep = ss_prev | ss[0]
+        keep = ss_prev | ss[:, 0]
         if self._nrun:
             keep |= self._run >= 0
         idx = np.flatnonzero(keep)
-        raw = np.concatenate((x_prev[idx], x[idx]), axis=1)  # (n, 320): frames b-1 and b
-        d, strict, amp = _decide_bank(
-            np.concatenate((w_prev[:, :, idx], w[:, :, idx])),
-            np.stack((en_prev[1, idx], en[0, idx])),
-            (raw @ _H2BASIS).T.astype(np.float64).reshape(2, 16, idx.size),
-            self._enabled[idx],
-        )
+        s = np.concatenate((w_prev[idx], w[idx]), axis=1)  # (n, 4, 17): windows k0-1 .. k0+2
+        en2 = np.empty((idx.size, 2))
+        en2[:, 0] = en_prev[idx, 1]
+        en2[:, 1] = en[idx, 0]
+        d, strict, amp = _decide_bank(s, en2, x_prev, x, idx, self._enabled[idx], self._run[idx])
         self._advance(idx, k0, d, strict, amp, out)
 
     _STATE = ("_run", "_conf", "_lh", "_j0", "_a0", "_sum", "_mx")
@@ -381,7 +381,7 @@ class _DtmfBank:
             k = k0 + j
             if k <= self._neutral_until:
                 continue
-            dj, sj, aj = d[j], strict[j], amp[j]
+            dj, sj, aj = d[:, j], strict[:, j], amp[:, j]
             cont = dj == run
             has = run >= 0
             ac = aj * cont
@@ -395,18 +395,9 @@ class _DtmfBank:
             ended = miss & (k - lh >= MISSES_TO_END)
             give = miss & ~ended & ~conf & sj
             start = sj & (~has | ended | give)
-            for i in np.flatnonzero(ended).tolist():
-                self._report(
-                    int(idx[i]),
-                    int(run[i]),
-                    bool(conf[i]),
-                    float(sm[i]),
-                    float(mx[i]),
-                    int(j0[i]),
-                    float(a0[i]),
-                    int(lh[i]),
-                    out,
-                )
+            if ended.any():
+                e = np.flatnonzero(ended)
+                self._report(idx[e], run[e], conf[e], sm[e], mx[e], j0[e], a0[e], lh[e], out)
             clear = ended | give
             run[clear] = _NO_RUN
             conf[clear] = False
@@ -426,32 +417,41 @@ class _DtmfBank:
             self._nrun = int(np.count_nonzero(self._run >= 0))
 
     def _report(
-        self, ch: int, digit: int, conf: bool, s: float, mx: float, j0: int, a0: float, lh: int, out: list
+        self,
+        chs: np.ndarray,
+        digit: np.ndarray,
+        conf: np.ndarray,
+        s: np.ndarray,
+        mx: np.ndarray,
+        j0: np.ndarray,
+        a0: np.ndarray,
+        lh: np.ndarray,
+        out: list,
     ) -> None:
-        """A run on `ch` ended: report it if it lasted long enough to be a digit."""
-        if conf or s >= CONFIRM_SPAN * mx:
-            origin = int(self._origin[ch])
-            start = max(0, _start_sample(j0, a0, mx) - origin)
-            end = max(start, lh * HOP - origin)
-            out.append((ch, DtmfEvent(_DIGIT_OF[digit], start, end)))
+        """Runs on channels `chs` ended: report those that lasted long enough to be digits.
 
-    def _finish(self, ch: int, out: list[tuple[int, DtmfEvent]]) -> None:
-        self._report(
-            ch,
-            int(self._run[ch]),
-            bool(self._conf[ch]),
-            float(self._sum[ch]),
-            float(self._mx[ch]),
-            int(self._j0[ch]),
-            float(self._a0[ch]),
-            int(self._lh[ch]),
-            out,
-        )
+        The arithmetic of `_start_sample`, on arrays: the ended runs of a frame are reported
+        together, so a busy board does not pay Python per digit for it.
+        """
+        ok = conf | (s >= CONFIRM_SPAN * mx)
+        if not ok.all():
+            chs, digit, mx, j0, a0, lh = chs[ok], digit[ok], mx[ok], j0[ok], a0[ok], lh[ok]
+        if not chs.size:
+            return
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fill = np.where(mx > 0, np.minimum(a0 / mx, 1.0), 1.0)
+        origin = self._origin[chs]
+        start = np.maximum(0, j0 * HOP - np.round((fill - 0.5) * WIN).astype(np.int64) + HOP // 2 - origin)
+        end = np.maximum(start, lh * HOP - origin)
+        for ch, dg, st, en in zip(chs.tolist(), digit.tolist(), start.tolist(), end.tolist(), strict=True):
+            out.append((ch, DtmfEvent(_DIGIT_OF[dg], st, en)))
 
     def flush(self) -> list[tuple[int, DtmfEvent]]:
         out: list[tuple[int, DtmfEvent]] = []
-        for ch in np.flatnonzero(self._run >= 0).tolist():
-            self._finish(ch, out)
+        chs = np.flatnonzero(self._run >= 0)
+        if chs.size:
+            st = [getattr(self, nm)[chs] for nm in self._STATE]
+            self._report(chs, st[0], st[1], st[5], st[6], st[3], st[4], st[2], out)
         self._clear_run(slice(None))
         self._nrun = 0
         return out
@@ -481,41 +481,82 @@ class _DtmfBank:
         return self.feed(np.zeros((self.channels, n), dtype=np.float32))
 
 
-def _decide_bank(
-    s: np.ndarray, en: np.ndarray, harm: np.ndarray, enabled: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(digit or -1, strict, amplitude) per window (2, n): the rules of `_decide` below, vectorised.
+_BYTE_POS = np.uint32(0x00010203)  # (v * this) >> 24 is i when v is 1 << 8i, i = 0..3
 
-    `s` (4, 17, n): windows k0-1 .. k0+2; `en` (2, n): energies of windows k0, k0+1; `harm`
-    (2, 16, n): their second-harmonic bins.
+
+def _one_each(g32: np.ndarray) -> np.ndarray:
+    """(..., 2) uint32, each the four 0/1 bytes of a group's bins -> at most one bin set in both
+    groups (v & (v - 1) clears the lowest set bit; each byte holds one bit at most)."""
+    one = (g32 & (g32 - np.uint32(1))) == 0
+    return one[..., 0] & one[..., 1]
+
+
+def _both_groups(m: np.ndarray) -> np.ndarray:
+    """(n, 2, 8) bool -> (n, 2): some bin set in the low group and in the high group."""
+    g = m.view(np.uint32)  # (n, 2, 2): a group's four bools as one integer
+    return (g[..., 0] != 0) & (g[..., 1] != 0)
+
+
+def _decide_bank(
+    s: np.ndarray,
+    en: np.ndarray,
+    x_prev: np.ndarray,
+    x: np.ndarray,
+    idx: np.ndarray,
+    enabled: np.ndarray,
+    run: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(digit or -1, strict, amplitude) per window, each (n, 2): the rules of `_decide` below,
+    vectorised over the channels `idx`.
+
+    `s` (n, 4, 17): windows k0-1 .. k0+2; `en` (n, 2): energies of windows k0, k0+1; `x_prev`,
+    `x`: the last and this frame's samples of every channel; `run`: each channel's running digit.
+    The strict test only matters where a window does not continue the running digit (a digit
+    starts, or an unconfirmed one gives way), so second harmonics are computed only for those
+    channels — a few per frame — and `strict` of a window that continues its digit is left
+    without the harmonic test (the state machine does not read it there).
     """
-    n = s.shape[2]
-    p, pk, band, ratio, pmin, strictish = _screen(s[1:3], en)
-    p4 = p.reshape(2, 2, 4, n)
-    gt = p4 > PEAK_LOOSE * pk[:, :, None]
-    peak_l = gt.sum(axis=2).max(axis=1) <= 1
-    peak_s = (p4 > PEAK_STRICT * pk[:, :, None]).sum(axis=2).max(axis=1) <= 1
-    sel = gt.reshape(2, 8, n)
-    digit = np.dot(_DIGIT_W8, sel.view(np.uint8)).astype(np.int64)  # row * 4 + column when one of each
-    tw = pk[:, 1] / np.maximum(pk[:, 0], 1e-30)
+    n = s.shape[0]
+    p, pk, band, ratio, pmin, strictish = _screen(s[:, 1:3], en)
+    p4 = p.reshape(n, 2, 2, 4)
+    gt = p4 > PEAK_LOOSE * pk[..., None]
+    # A group's four bins as the bytes of one uint32 (see _one_each): counts and positions in a
+    # few integer operations instead of reductions over an axis of four.
+    g32 = gt.view(np.uint32)[..., 0]  # (n, 2 windows, 2 groups)
+    peak_l = _one_each(g32)
+    sel = gt.reshape(n, 2, 8)
+    pos = (g32 * _BYTE_POS) >> 24  # index of the set byte when there is one
+    digit = (pos[..., 0] * 4 + pos[..., 1]).astype(np.int64)  # row * 4 + column
+    tw = pk[..., 1] / np.maximum(pk[..., 0], 1e-30)
     # Phase advance of each bin from window to window: back (k-1 -> k) and forward (k -> k+1).
-    z = np.empty((4, 8, n), dtype=np.complex128)
-    z.real = s[:, 0:8]
-    z.imag = s[:, 8:16]
-    adv = z[1:] * z[:-1].conj()
-    adv *= _ROT_C
-    okb = adv.real >= _COS_C * np.abs(adv)  # (3, 8, n)
-    f_loose = ((okb[:2] | okb[1:]) & sel).reshape(2, 2, 4, n).any(axis=2).all(axis=1)
-    f_strict = (okb[:2] & sel).reshape(2, 2, 4, n).any(axis=2).all(axis=1)
-    hp = (np.square(harm[:, 0:8]) + np.square(harm[:, 8:16])) * sel
-    h = hp.reshape(2, 2, 4, n).sum(axis=2)
-    h_ok = (h[:, 1] <= HARMONIC_MAX * pk[:, 1]) & (
-        (h[:, 0] <= HARMONIC_MAX * pk[:, 0]) | ~_CLEAR_LUT[digit & 31]
-    )
+    z = np.empty((n, 4, 8), dtype=np.complex128)
+    z.real = s[:, :, 0:8]
+    z.imag = s[:, :, 8:16]
+    adv = z[:, 1:] * z[:, :-1].conj()
+    adv *= _ROT
+    okb = adv.real >= _COS * np.abs(adv)  # (n, 3, 8)
+    f_loose = _both_groups((okb[:, :2] | okb[:, 1:]) & sel)
     loose = (ratio >= RATIO_LOOSE) & (pmin >= _P_LOOSE) & peak_l & f_loose
     loose &= (tw >= _TW_L[0]) & (tw <= _TW_L[1])
-    loose &= enabled
-    strict = loose & strictish & peak_s & f_strict & h_ok & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
+    loose &= enabled[:, None]
+    strict = loose & strictish & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
+    if strict.any():
+        peak_s = _one_each((p4 > PEAK_STRICT * pk[..., None]).view(np.uint32)[..., 0])
+        strict &= peak_s & _both_groups(okb[:, :2] & sel)
+        dd = np.where(loose, digit, -1)
+        rows = np.flatnonzero((strict[:, 0] | strict[:, 1]) & ((dd[:, 0] != run) | (dd[:, 1] != run)))
+        if rows.size:
+            ch = idx[rows]
+            raw = np.concatenate((x_prev[ch], x[ch]), axis=1)  # (m, 320): frames b-1 and b
+            harm = (raw @ _H2BASIS).astype(np.float64).reshape(rows.size, 2, 16)
+            hp = (np.square(harm[:, :, 0:8]) + np.square(harm[:, :, 8:16])) * sel[rows]
+            h = hp.reshape(rows.size, 2, 2, 4).sum(axis=3)
+            pkr, dr = pk[rows], digit[rows]
+            h_ok = (h[..., 1] <= HARMONIC_MAX * pkr[..., 1]) & (
+                (h[..., 0] <= HARMONIC_MAX * pkr[..., 0]) | ~_CLEAR_LUT[dr & 31]
+            )
+            strict[rows] &= h_ok
+        return dd, strict, np.sqrt(band)
     return np.where(loose, digit, -1), strict, np.sqrt(band)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccd.dsp.dtmf import _EBASIS, _HALF, HOP, BatchDtmfDetector, DtmfEvent
+from ccd.dsp.dtmf import _EBASIS, _HALF, _NW, HOP, BatchDtmfDetector, DtmfEvent
 from ccd.dsp.goertzel import as_samples
 from ccd.dsp.levels import SAMPLE_RATE
 from ccd.dsp.tones import BatchToneDetector, ToneEvent, TonePlan
@@ -52,23 +52,19 @@ class LineBankDsp:
         tn: list[tuple[int, ToneEvent]] = []
         dbank, tbank, ne, c = self._dtmf._bank, self._tones._bank, self._ne, self.channels
         for f in self._framer.frames(x):
-            e = (np.square(f) @ self._ebasis).T
-            dbank.analyse(f, (f.reshape(2 * c, HOP) @ _HALF).T, e[:ne], dt)
-            tbank.analyse((f @ self._tbasis).T, e[ne:], tn)
+            e = np.square(f) @ self._ebasis
+            dbank.analyse(f, (f.reshape(2 * c, HOP) @ _HALF).reshape(c, 4 * _NW), e[:, :ne], dt)
+            tbank.analyse(f @ self._tbasis, e[:, ne:], tn)
         if not dt or not tn:
             return sorted(dt or tn, key=_channel)  # stable: each channel's events stay in time order
-        by_ch: dict[int, list[DtmfEvent | ToneEvent]] = {}
-        for ch, ev in dt:
-            by_ch.setdefault(ch, []).append(ev)
-        mixed = {ch for ch, _ in tn} & by_ch.keys()
-        for ch, ev in tn:
-            by_ch.setdefault(ch, []).append(ev)
-        out: list[tuple[int, DtmfEvent | ToneEvent]] = []
-        for ch in sorted(by_ch):
-            evs = by_ch[ch]
-            if ch in mixed:
-                evs.sort(key=_when)
-            out.extend((ch, e) for e in evs)
+        # Per channel, DTMF events then tone events, each already in time order; a channel with
+        # both in this block has them merged by time (a stable sort, so ties keep that order).
+        mixed = {ch for ch, _ in dt}.intersection([ch for ch, _ in tn])
+        out: list[tuple[int, DtmfEvent | ToneEvent]] = dt + tn  # type: ignore[operator]
+        if mixed:
+            out.sort(key=lambda item: (item[0], _when(item[1]) if item[0] in mixed else 0))
+        else:
+            out.sort(key=_channel)
         return out
 
     def reset(self, channel: int) -> None:

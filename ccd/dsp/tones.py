@@ -54,6 +54,8 @@ VOICE_START_FRAMES = 3
 VOICE_HANGOVER_FRAMES = 25
 FLOOR_RISE_DB_PER_S = 5.0
 _FAR = 2**62
+_FPS = SAMPLE_RATE / FRAME
+_HISTORY = 12  # completed segments kept per frequency set (the longest built-in cadence has 8)
 
 
 @dataclass(frozen=True)
@@ -254,15 +256,25 @@ class ToneEvent:
 class _Group:
     """Cadence tracking for one frequency set on one channel (runs only at transitions/deadlines)."""
 
-    __slots__ = ("born", "history", "rec", "rec_start", "seg_start", "state")
+    __slots__ = ("born", "durs", "history", "rec", "rec_start", "seg_start", "state")
 
     def __init__(self, frame: int) -> None:
         self.born = frame  # a segment starting here began before we listened: its length is unknown
         self.state = False
         self.seg_start = frame
         self.history: list[tuple[bool, int, int]] = []  # completed (on, start, end) frames
+        self.durs: list[float] = []  # their lengths in seconds (cadence checks read them often)
         self.rec: ToneSpec | None = None
         self.rec_start = 0
+
+    def flip(self, t: int) -> None:
+        """The set turned on or off at frame `t`: close the current segment, start the next."""
+        self.history.append((self.state, self.seg_start, t))
+        self.durs.append((t - self.seg_start) / _FPS)
+        if len(self.history) > _HISTORY:
+            del self.history[0], self.durs[0]
+        self.state = not self.state
+        self.seg_start = t
 
 
 class _ToneBank:
@@ -308,24 +320,35 @@ class _ToneBank:
         self._hz_per_rad = rate / (2.0 * np.pi * FRAME)
         self._tol = np.clip(FREQ_TOL * f, FREQ_TOL_MIN_HZ, FREQ_TOL_MAX_HZ)
         self._tol_rad = (self._tol / self._hz_per_rad)[:, None]  # phase error allowed per frame
-        self._rot_c = self._rot[:, None]
         # |phase error| <= tol is re >= cos(tol) |z| for the advance z: a hypot, no arctangent.
-        self._cos_c = np.cos(self._tol_rad)
+        self._cos = np.cos(self._tol_rad[:, 0])
         self._rot_l = [complex(r) for r in self._rot]
-        self._cos_l = [float(t) for t in self._cos_c[:, 0]]
+        self._cos_l = [float(t) for t in self._cos]
         member = np.zeros((nf, len(self._sets)), dtype=np.float64)
         for g, fs in enumerate(self._sets):
             for fr in fs:
                 member[self.freqs.index(fr), g] = 1.0
         self._member = member
-        self._member_t = np.ascontiguousarray(member.T)
         self._set_size = member.sum(axis=0)
-        self._set_size_c = self._set_size[:, None]
         self._set_idx = [[self.freqs.index(fr) for fr in fs] for fs in self._sets]
         # Cadence bounds per tone, computed once: the cadence checks run for every transition on
         # every channel, and recomputing tolerances there was a good part of their cost.
         fps = rate / FRAME
         self._cad: dict[str, _Cadence] = {sp.name: _Cadence(sp, fps) for sp in specs.values()}
+        # Per frequency set, what recognising each of its tones needs, looked up once here rather
+        # than on every transition: (spec, cadence bounds or None, segments, continuous frames).
+        self._trials = [
+            [
+                (
+                    sp,
+                    self._cad[sp.name].bounds if sp.cadence else None,
+                    sp.segments_needed,
+                    round(sp.min_duration * fps),
+                )
+                for sp in sps
+            ]
+            for sps in self._specs_of
+        ]
         # Mean square (int16^2) thresholds for voice activity.
         self._voice_abs = dbm0_to_rms(VOICE_ABS_DBM0) ** 2
         self._voice_over = 10 ** (VOICE_OVER_FLOOR_DB / 10)
@@ -338,17 +361,17 @@ class _ToneBank:
     def reset_all(self) -> None:
         c, g = self.channels, len(self._sets)
         self._framer.clear()
-        self._carry = np.zeros((self._k, c))  # first half of the next frame's window
+        self._carry = np.zeros((c, self._k))  # first half of the next frame's window
         self._ecarry = np.zeros(c)
-        self._prev = np.zeros((self._nf, c), dtype=np.complex128)
+        self._prev = np.zeros((c, self._nf), dtype=np.complex128)
         self._i = 0  # global index of the next frame
         self._origin = np.zeros(c, dtype=np.int64)
-        self._state = np.zeros((c, g), dtype=bool, order="F")
-        self._no_raw = np.zeros((c, g), dtype=bool, order="F")
+        self._state = np.zeros((c, g), dtype=bool)
+        self._no_raw = np.zeros((c, g), dtype=bool)
         self._state_any = np.zeros(c, dtype=bool)  # state.any(axis=1), kept up to date at flips
-        self._pend = np.zeros((c, g), dtype=np.int32, order="F")
+        self._pend = np.zeros((c, g), dtype=np.int32)
         self._pending_flips = False  # some _pend is non-zero
-        self._deadline = np.full((c, g), _FAR, dtype=np.int64, order="F")
+        self._deadline = np.full((c, g), _FAR, dtype=np.int64)
         self._next_deadline = _FAR  # self._deadline.min()
         self._groups = [[_Group(0) for _ in range(g)] for _ in range(c)]
         self._floor = np.full(c, np.inf)
@@ -368,9 +391,9 @@ class _ToneBank:
         self._framer.clear(ch)
         self._carry = self._carry.copy()  # may be a view of the last frame's product
         self._ecarry = self._ecarry.copy()
-        self._carry[:, ch] = 0.0
+        self._carry[ch] = 0.0
         self._ecarry[ch] = 0.0
-        self._prev[:, ch] = 0.0
+        self._prev[ch] = 0.0
         self._origin[ch] = self._i * FRAME + self._framer.pending
         self._state[ch] = False
         self._state_any[ch] = False
@@ -391,34 +414,34 @@ class _ToneBank:
         """Process a float32 (channels, n) block; return events as (channel, event) in time order."""
         out: list[tuple[int, ToneEvent]] = []
         for x in self._framer.frames(block):
-            # Channels-major products (the faster BLAS layout), read transposed.
-            self.analyse((x @ self._basis_c).T, (np.square(x) @ self._ebasis_c).T, out)
+            self.analyse(x @ self._basis_c, np.square(x) @ self._ebasis_c, out)
         return out
 
     def analyse(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
-        """One frame from its products with `basis_t` (y: (2K, C)) and `ebasis_t` (e: (2, C))."""
+        """One frame from its products with `basis_t.T` (y: (C, 2K)) and `ebasis_t.T` (e: (C, 2)),
+        channels as rows."""
         k, nf = self._k, self._nf
-        cur = np.add(y[:k], self._carry, dtype=np.float64)
-        self._carry = y[k:]
-        en = np.add(e[0], self._ecarry, dtype=np.float64)
-        self._ecarry = e[1]
+        cur = np.add(y[:, :k], self._carry, dtype=np.float64)
+        self._carry = y[:, k:]
+        en = np.add(e[:, 0], self._ecarry, dtype=np.float64)
+        self._ecarry = e[:, 1]
         sq = cur * cur
-        p = sq[:nf] + sq[nf : 2 * nf]
-        e_ac = np.maximum(en - sq[2 * nf] / self._sw2, 1e-9)
+        p = sq[:, :nf] + sq[:, nf : 2 * nf]
+        e_ac = np.maximum(en - sq[:, 2 * nf] / self._sw2, 1e-9)
         loud = p >= self._p_floor
-        z = np.empty((nf, self.channels), dtype=np.complex128)
-        z.real = cur[:nf]
-        z.imag = cur[nf : 2 * nf]
+        z = np.empty((self.channels, nf), dtype=np.complex128)
+        z.real = cur[:, :nf]
+        z.imag = cur[:, nf : 2 * nf]
         prev = self._prev
         self._prev = z
         if loud.any():
             adv = z * prev.conj()
-            adv *= self._rot_c
-            ok = loud & (adv.real >= self._cos_c * np.abs(adv))
-            nok = self._member_t @ ok.astype(np.float64)
-            share = (self._member_t @ p) * self._ratio_norm / e_ac
-            raw = (nok >= self._set_size_c) & (share >= SHARE_ON) & self._enabled
-            self._frame(raw.T, e_ac / self._sw2, out)
+            adv *= self._rot
+            ok = loud & (adv.real >= self._cos * np.abs(adv))
+            nok = ok.astype(np.float64) @ self._member
+            share = (p @ self._member) * self._ratio_norm / e_ac[:, None]
+            raw = (nok >= self._set_size) & (share >= SHARE_ON) & self._enabled[:, None]
+            self._frame(raw, e_ac / self._sw2, out)
         else:
             self._frame(self._no_raw, e_ac / self._sw2, out)
 
@@ -447,7 +470,7 @@ class _ToneBank:
                 fl = flip[chs, gs].tolist()
                 self._state ^= flip
                 self._pend[flip] = 0
-                self._state_any = self._state.any(axis=1)
+                self._state_any = _any_column(self._state)
             else:
                 fl = [False] * chs.size
             t = i - DEBOUNCE + 1  # first frame of a new state
@@ -456,12 +479,11 @@ class _ToneBank:
                 grps = groups[ch]
                 grp = grps[g]
                 if f:
-                    grp.history.append((grp.state, grp.seg_start, t))
-                    del grp.history[:-12]
-                    grp.state = not grp.state
-                    grp.seg_start = t
+                    grp.flip(t)
+                rec = grp.rec
                 dls.append(self._evaluate(ch, g, grp, i, out))
-                tone_on[ch] = any(gr.rec is not None for gr in grps)
+                if grp.rec is not rec:
+                    tone_on[ch] = any(gr.rec is not None for gr in grps)
             self._deadline[chs, gs] = dls
             self._next_deadline = int(self._deadline.min())
         # Voice activity and silence.
@@ -470,7 +492,7 @@ class _ToneBank:
         # power >= both thresholds is power >= the larger one (no NaN here: input is checked).
         vf = power >= np.maximum(self._floor * self._voice_over, self._voice_abs)
         vf &= self._enabled
-        vf &= ~(raw.any(axis=1) | state_any)
+        vf &= ~(_any_column(raw) | state_any)
         self._vbits = ((self._vbits << 1) | vf) & 7
         np.putmask(self._vlast, vf, i)
         voice = self._voice
@@ -534,25 +556,26 @@ class _ToneBank:
             grp.rec = None
         # Not (or no longer) recognised: try each tone of this frequency set.
         best = _FAR
-        for spec in self._specs_of[g]:
-            if not spec.cadence:
+        hist = grp.history
+        # The completed segments count only when the last one ends where the current one starts.
+        joined = not hist or hist[-1][2] == grp.seg_start
+        now_s = ongoing / fps
+        for spec, bounds, k, need in self._trials[g]:
+            if bounds is None:
                 if grp.state:
-                    need = round(spec.min_duration * fps)
                     if ongoing >= need:
                         return self._recognise(ch, grp, spec, grp.seg_start, out)
                     best = min(best, grp.seg_start + need - 1)
                 continue
-            k = spec.segments_needed
-            done = grp.history[-(k - 1) :] if k > 1 else []
-            if len(done) < k - 1 or (done and done[-1][2] != grp.seg_start):
+            if k > 1 and (len(hist) < k - 1 or not joined):
                 continue
-            if (done[0][1] if done else grp.seg_start) == grp.born:
+            first = hist[1 - k] if k > 1 else None
+            if (first[1] if first else grp.seg_start) == grp.born:
                 continue
-            bounds = self._cad[spec.name].bounds
             nc = len(bounds)
-            lead_on = done[0][0] if done else grp.state
-            segs = [(b - a) / fps for _, a, b in done]
-            for r in range(0 if lead_on else 1, nc, 2):  # cadence phases that start in that state
+            segs = grp.durs[1 - k :] if k > 1 else []
+            for r in range(0 if (first[0] if first else grp.state) else 1, nc, 2):
+                # cadence phases that start in the state the first segment had
                 fit = True
                 for q, d in enumerate(segs):
                     blo, bhi = bounds[(r + q) % nc]
@@ -562,10 +585,14 @@ class _ToneBank:
                 if not fit:
                     continue
                 lo, hi = bounds[(r + len(segs)) % nc]
-                if ongoing / fps > hi:
+                if now_s > hi:
                     continue
-                if ongoing / fps >= lo:
-                    first_on = next((a for on, a, _ in done if on), grp.seg_start)
+                if now_s >= lo:
+                    first_on = (
+                        next((a for on, a, _ in hist[1 - k :] if on), grp.seg_start)
+                        if k > 1
+                        else grp.seg_start
+                    )
                     return self._recognise(ch, grp, spec, first_on, out)
                 best = min(best, grp.seg_start + math.ceil(lo * fps) - 1)
         return best
@@ -680,11 +707,7 @@ class _ToneLine(_ToneBank):
                 flip = False
             if flip or dead[g] <= i:
                 if flip:
-                    t = i - DEBOUNCE + 1  # first frame of the new state
-                    grp.history.append((grp.state, grp.seg_start, t))
-                    del grp.history[:-12]
-                    grp.state = not grp.state
-                    grp.seg_start = t
+                    grp.flip(i - DEBOUNCE + 1)  # first frame of the new state
                     pend[g] = 0
                 dead[g] = self._evaluate(0, g, grp, i, out)
                 changed = True
@@ -741,6 +764,15 @@ class _ToneLine(_ToneBank):
             self._lsilent = False
         self._ltone_on = False
         return out
+
+
+def _any_column(a: np.ndarray) -> np.ndarray:
+    """`a.any(axis=1)` for a (channels, few) bool array: column ORs, far cheaper than a reduction
+    over an axis of 3 to 5 items."""
+    out = a[:, 0].copy()
+    for g in range(1, a.shape[1]):
+        out |= a[:, g]
+    return out
 
 
 def _per_channel(events: list[tuple[int, ToneEvent]], channels: int) -> list[list[ToneEvent]]:
