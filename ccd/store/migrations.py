@@ -722,7 +722,194 @@ async def m004_agent_rollups(db: aiosqlite.Connection) -> None:
     )
 
 
+# --- migration 5: calls per caller, coarser wait histograms ---------------------------------------
+
+_DAY_BUCKET = "(CAST({ts} / 86400 AS INTEGER) * 86400.0)"
+# UTC weeks from Monday (1970-01-05 = 4 days after the epoch); each is seven whole UTC days
+_WEEK_BUCKET = "(CAST(({ts} - 345600) / 604800 AS INTEGER) * 604800 + 345600.0)"
+# The customer report's grouping: a known customer, else the far end's number (`peer_key`)
+_CALLER = "coalesce('c' || {r}.customer_id, 'n' || {r}.peer_key)"
+_CALLER_COLS = "calls, inbound, outbound, answered, talk"
+
+
+def _caller_add_sql(row: str) -> str:
+    """Count one calls row (NEW) in its day of `rollup_caller_day` (rows without a caller: nowhere)."""
+    key = _CALLER.format(r=row)
+    return f"""INSERT INTO rollup_caller_day(bucket, caller, {_CALLER_COLS}, last_call)
+        SELECT {_DAY_BUCKET.format(ts=f"{row}.start")}, {key}, 1, {row}.direction = 'in', {row}.direction = 'out',
+            {row}.answer IS NOT NULL, coalesce({row}.billsec, 0), {row}.start
+        WHERE {key} IS NOT NULL
+        ON CONFLICT(bucket, caller) DO UPDATE SET calls = calls + 1, inbound = inbound + excluded.inbound,
+          outbound = outbound + excluded.outbound, answered = answered + excluded.answered,
+          talk = talk + excluded.talk, last_call = max(last_call, excluded.last_call)"""
+
+
+def _caller_sub_sql(row: str) -> str:
+    """Take one calls row (OLD) away from its day's counters (its last_call: `_caller_fix_sql`)."""
+    where = f"bucket = {_DAY_BUCKET.format(ts=f'{row}.start')} AND caller = {_CALLER.format(r=row)}"
+    return f"""UPDATE rollup_caller_day SET calls = calls - 1, inbound = inbound - ({row}.direction = 'in'),
+          outbound = outbound - ({row}.direction = 'out'), answered = answered - ({row}.answer IS NOT NULL),
+          talk = talk - coalesce({row}.billsec, 0)
+        WHERE {where}"""
+
+
+def _caller_fix_sql(row: str, also: str = "") -> list[str]:
+    """After OLD left its day row: drop the row when no call is left, else find its newest call
+    again when OLD may have been it (an index probe: the newest start of that caller in that day)."""
+    day = _DAY_BUCKET.format(ts=f"{row}.start")
+    where = f"bucket = {day} AND caller = {_CALLER.format(r=row)}"
+    newest = f"""coalesce(
+            (SELECT start FROM calls WHERE customer_id = {row}.customer_id AND start >= {day}
+                AND start < {day} + 86400 ORDER BY start DESC LIMIT 1),
+            (SELECT start FROM calls WHERE {row}.customer_id IS NULL AND peer_key = {row}.peer_key
+                AND customer_id IS NULL AND start >= {day} AND start < {day} + 86400 ORDER BY start DESC LIMIT 1))"""
+    return [
+        f"DELETE FROM rollup_caller_day WHERE {where} AND calls <= 0",
+        f"UPDATE rollup_caller_day SET last_call = {newest} WHERE {where} AND last_call <= {row}.start{also}",
+    ]
+
+
+def _caller_triggers_sql() -> list[str]:
+    """The triggers on calls that keep `rollup_caller_day`, and on it that keep its weekly twin."""
+    changed = " OR ".join(
+        f"OLD.{c} IS NOT NEW.{c}"
+        for c in ("start", "direction", "answer", "billsec", "customer_id", "peer_key")
+    )
+    # the same day and caller, the same start: the newest call of that day is still the newest
+    moved = f" AND NOT (OLD.start = NEW.start AND {_CALLER.format(r='OLD')} IS {_CALLER.format(r='NEW')})"
+    week = _WEEK_BUCKET.format(ts="{r}.bucket")
+    week_days = ", ".join(f"{week} + {i * 86400}" for i in range(7))
+    week_newest = f"(SELECT max(last_call) FROM rollup_caller_day WHERE caller = {{r}}.caller AND bucket IN ({week_days}))"
+    adds = ", ".join(f"{c} = {c} + NEW.{c} - OLD.{c}" for c in _CALLER_COLS.split(", "))
+    subs = ", ".join(f"{c} = {c} - OLD.{c}" for c in _CALLER_COLS.split(", "))
+    at = "WHERE bucket = {w} AND caller = {r}.caller"
+    return [
+        f"CREATE TRIGGER calls_caller_ins AFTER INSERT ON calls BEGIN {_caller_add_sql('NEW')}; END",
+        f"""CREATE TRIGGER calls_caller_del AFTER DELETE ON calls BEGIN {_caller_sub_sql("OLD")};
+            {"; ".join(_caller_fix_sql("OLD"))}; END""",
+        f"""CREATE TRIGGER calls_caller_upd AFTER UPDATE OF start, direction, answer, billsec, customer_id, peer_key
+            ON calls WHEN {changed}
+            BEGIN {_caller_sub_sql("OLD")}; {_caller_add_sql("NEW")}; {"; ".join(_caller_fix_sql("OLD", moved))}; END""",
+        # the weekly twin follows the daily rows (only these triggers write either table; a day
+        # row's bucket and caller never change)
+        f"""CREATE TRIGGER caller_day_ins AFTER INSERT ON rollup_caller_day BEGIN
+            INSERT INTO rollup_caller_week(bucket, caller, {_CALLER_COLS}, last_call)
+            VALUES ({week.format(r="NEW")}, NEW.caller, NEW.calls, NEW.inbound, NEW.outbound, NEW.answered,
+                    NEW.talk, NEW.last_call)
+            ON CONFLICT(bucket, caller) DO UPDATE SET calls = calls + excluded.calls,
+              inbound = inbound + excluded.inbound, outbound = outbound + excluded.outbound,
+              answered = answered + excluded.answered, talk = talk + excluded.talk,
+              last_call = max(last_call, excluded.last_call); END""",
+        f"""CREATE TRIGGER caller_day_upd AFTER UPDATE ON rollup_caller_day BEGIN
+            UPDATE rollup_caller_week SET {adds}, last_call = max(last_call, NEW.last_call)
+                {at.format(w=week.format(r="NEW"), r="NEW")};
+            UPDATE rollup_caller_week SET last_call = {week_newest.format(r="NEW")}
+                {at.format(w=week.format(r="NEW"), r="NEW")} AND NEW.last_call < OLD.last_call
+                AND last_call <= OLD.last_call; END""",
+        f"""CREATE TRIGGER caller_day_del AFTER DELETE ON rollup_caller_day BEGIN
+            UPDATE rollup_caller_week SET {subs} {at.format(w=week.format(r="OLD"), r="OLD")};
+            DELETE FROM rollup_caller_week {at.format(w=week.format(r="OLD"), r="OLD")} AND calls <= 0;
+            UPDATE rollup_caller_week SET last_call = {week_newest.format(r="OLD")}
+                {at.format(w=week.format(r="OLD"), r="OLD")} AND last_call <= OLD.last_call; END""",
+    ]
+
+
+_WAIT_TWINS = (("rollup_waits_hour", 3600), ("rollup_waits_day", 86400))
+
+
+def _waits_twin_triggers_sql() -> list[str]:
+    """Triggers on `rollup_waits` (migration 3) that keep its hourly and daily twins: whatever
+    writes the 15-minute histogram (the journal trigger, a backfill) moves the twins with it."""
+    ins, upd, dele = [], [], []
+    for table, size in _WAIT_TWINS:
+        b = f"CAST({{r}}.bucket / {size} AS INTEGER) * {size}.0"
+        key = "queue = {r}.queue AND bucket = " + b + " AND kind = {r}.kind AND wait = {r}.wait"
+        ins.append(
+            f"""INSERT INTO {table}(queue, bucket, kind, wait, n) VALUES (NEW.queue, {b.format(r="NEW")},
+                NEW.kind, NEW.wait, NEW.n) ON CONFLICT(queue, bucket, kind, wait) DO UPDATE SET n = n + excluded.n"""
+        )
+        upd.append(f"UPDATE {table} SET n = n + NEW.n - OLD.n WHERE {key.format(r='NEW')}")
+        upd.append(f"DELETE FROM {table} WHERE {key.format(r='NEW')} AND n <= 0")
+        dele.append(f"UPDATE {table} SET n = n - OLD.n WHERE {key.format(r='OLD')}")
+        dele.append(f"DELETE FROM {table} WHERE {key.format(r='OLD')} AND n <= 0")
+    return [
+        f"CREATE TRIGGER rollup_waits_twins_ins AFTER INSERT ON rollup_waits BEGIN {'; '.join(ins)}; END",
+        f"CREATE TRIGGER rollup_waits_twins_upd AFTER UPDATE OF n ON rollup_waits BEGIN {'; '.join(upd)}; END",
+        f"CREATE TRIGGER rollup_waits_twins_del AFTER DELETE ON rollup_waits BEGIN {'; '.join(dele)}; END",
+    ]
+
+
+def callers_waits_backfill_sql() -> list[str]:
+    """Migration 5's rollups of a whole database in one set-based pass: calls per caller per day
+    and week from the CDRs, the wait histogram's hourly and daily twins from `rollup_waits` (so
+    run it after migration 3's backfill). Expects empty tables; the triggers must not be there
+    yet (or be off), or the weekly twin would count each day twice."""
+    key = _CALLER.format(r="calls")
+    out = [
+        f"""INSERT INTO rollup_caller_day(bucket, caller, {_CALLER_COLS}, last_call)
+            SELECT {_DAY_BUCKET.format(ts="start")}, {key}, count(*), sum(direction = 'in'), sum(direction = 'out'),
+                sum(answer IS NOT NULL), total(coalesce(billsec, 0)), max(start)
+            FROM calls WHERE {key} IS NOT NULL GROUP BY 1, 2""",
+        f"""INSERT INTO rollup_caller_week(bucket, caller, {_CALLER_COLS}, last_call)
+            SELECT {_WEEK_BUCKET.format(ts="bucket")}, caller, sum(calls), sum(inbound), sum(outbound),
+                sum(answered), total(talk), max(last_call)
+            FROM rollup_caller_day GROUP BY 1, 2""",
+    ]
+    for table, size in _WAIT_TWINS:
+        out.append(
+            f"""INSERT INTO {table}(queue, bucket, kind, wait, n)
+            SELECT queue, CAST(bucket / {size} AS INTEGER) * {size}.0, kind, wait, sum(n) FROM rollup_waits
+            GROUP BY 1, 2, 3, 4"""
+        )
+    return out
+
+
+@migration(5)
+async def m005_caller_and_wait_rollups(db: aiosqlite.Connection) -> None:
+    """Calls per caller per UTC day and week, and hourly and daily twins of the wait histogram,
+    so the customer and queue reports over a million calls read tens of thousands of rows, not
+    a million CDRs or half a million 15-minute histogram rows.
+
+    `rollup_caller_day` is keyed by the customer report's own grouping (a customer, else the
+    far end's number); triggers on calls add each call, take it away on delete and move it on
+    update (its newest call found again by an index probe when the one taken away may have
+    been it). `rollup_caller_week` follows the daily rows by triggers of its own, as the wait
+    twins follow `rollup_waits`. The customer index gains `start` for that probe.
+    """
+    await _run(
+        db,
+        [
+            "DROP INDEX calls_customer",  # the new index serves every lookup by customer it served
+            "CREATE INDEX calls_customer_start ON calls(customer_id, start) WHERE customer_id IS NOT NULL",
+            *[
+                f"""CREATE TABLE {table}(
+                bucket REAL NOT NULL, caller TEXT NOT NULL,
+                calls INTEGER NOT NULL DEFAULT 0, inbound INTEGER NOT NULL DEFAULT 0,
+                outbound INTEGER NOT NULL DEFAULT 0, answered INTEGER NOT NULL DEFAULT 0,
+                talk REAL NOT NULL DEFAULT 0, last_call REAL NOT NULL,
+                PRIMARY KEY (bucket, caller)) WITHOUT ROWID"""
+                for table in ("rollup_caller_day", "rollup_caller_week")
+            ],
+            *[
+                f"""CREATE TABLE {table}(
+                queue TEXT NOT NULL, bucket REAL NOT NULL, kind TEXT NOT NULL, wait REAL NOT NULL,
+                n INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (queue, bucket, kind, wait)) WITHOUT ROWID"""
+                for table, _ in _WAIT_TWINS
+            ],
+            *callers_waits_backfill_sql(),
+            *_caller_triggers_sql(),
+            *_waits_twin_triggers_sql(),
+        ],
+    )
+
+
 def rebuild_rollups_sql() -> list[str]:
     """Every rollup of a database whose rows were loaded with the rollup triggers off, in one
     set-based pass each (the statements the migrations use). Expects empty rollup tables."""
-    return [*calls_queue_backfill_sql(), queue_wrap_backfill_sql(), *agent_backfill_sql()]
+    return [
+        *calls_queue_backfill_sql(),
+        queue_wrap_backfill_sql(),
+        *agent_backfill_sql(),
+        *callers_waits_backfill_sql(),
+    ]

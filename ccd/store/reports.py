@@ -11,6 +11,7 @@ Buckets are computed in SQL from the period's UTC offset: ``interval`` is one of
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -118,6 +119,65 @@ def _py_bucket(ts: float, interval: str | None, offset: float) -> float:
     return ((ts + off) // size) * size - off
 
 
+_DAY = 86400.0
+_WEEK = 604800.0
+# The customer report's grouping (as migration 5's rollup keys it): a customer, else the number
+_CALLER_KEY = "coalesce('c' || customer_id, 'n' || peer_key)"
+
+
+def _caller_spans(
+    t0: float, t1: float
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], tuple[float, float]]:
+    """[t0, t1) cut for the per-caller rollups: (ranges counted from the CDRs, ranges of whole UTC
+    days, the range of whole UTC weeks from Monday). Empty parts are ranges like (x, x)."""
+    d0, d1 = math.ceil(t0 / _DAY) * _DAY, math.floor(t1 / _DAY) * _DAY
+    if d1 <= d0:
+        return [(t0, t1)], [], (0.0, 0.0)
+    w0 = math.ceil((d0 - _MONDAY) / _WEEK) * _WEEK + _MONDAY
+    w1 = math.floor((d1 - _MONDAY) / _WEEK) * _WEEK + _MONDAY
+    raw = [(t0, d0), (d1, t1)]
+    if w1 <= w0:
+        return raw, [(d0, d1)], (0.0, 0.0)
+    return raw, [(d0, w0), (w1, d1)], (w0, w1)
+
+
+# The wait histograms, coarsest first: migration 5's daily and hourly twins of migration 3's
+_WAIT_TABLES = ((_DAY, "rollup_waits_day"), (3600.0, "rollup_waits_hour"), (ROLLUP, "rollup_waits"))
+
+
+def _wait_ranges(
+    a0: float, a1: float, deficits: list[float], interval: str | None, offset: float
+) -> dict[str, list[tuple[float, float]]]:
+    """Which wait histogram to read for each part of the whole rollup buckets [a0, a1): from each
+    point on, the coarsest whose bucket ends by a1, lies inside one report bucket (so its figures
+    go to one row of the report) and holds no deficit bucket (counted from raw rows instead:
+    deficit 15-minute buckets are read from no table). `deficits` is sorted. Adjacent ranges of
+    a table are merged."""
+    skip = set(deficits)
+    out: dict[str, list[tuple[float, float]]] = {table: [] for _, table in _WAIT_TABLES}
+    x = a0
+    while x < a1:
+        for size, table in _WAIT_TABLES:
+            end = x + size
+            if x % size or end > a1:
+                continue
+            if size > ROLLUP and (
+                bisect.bisect_left(deficits, x) != bisect.bisect_left(deficits, end)
+                or _py_bucket(x, interval, offset) != _py_bucket(end - ROLLUP, interval, offset)
+            ):
+                continue
+            ranges = out[table]
+            if size == ROLLUP and x in skip:
+                pass
+            elif ranges and ranges[-1][1] == x:
+                ranges[-1] = (ranges[-1][0], end)
+            else:
+                ranges.append((x, end))
+            x = end
+            break
+    return {table: ranges for table, ranges in out.items() if ranges}
+
+
 class ReportQueries:
     """Aggregates over calls, journal, orders. Build with `ReportQueries.of(store)`."""
 
@@ -164,7 +224,7 @@ class ReportQueries:
             a0, a1 = inner
             deficits = await self._wrap_deficits(a0, a1, end, queue)
             raw += _ranges(t0, a0, a1, t1, deficits)
-            for r in await self._rollup_queue(a0, a1, queue, deficits, thresholds, default):
+            for r in await self._rollup_queue(a0, a1, queue, deficits, thresholds, default, interval, offset):
                 _merge(merged, (r["queue"], _py_bucket(r["bucket"], interval, offset)), r)
         for r0, r1 in raw:
             if r1 <= r0:
@@ -198,15 +258,19 @@ class ReportQueries:
         deficits: list[float],
         thresholds: Mapping[str, tuple[float, float]],
         default: tuple[float, float],
+        interval: str | None = None,
+        offset: float = 0.0,
     ) -> list[dict[str, Any]]:
-        """Rollup rows of [a0, a1) per (queue, 15-minute bucket), deficit buckets left out."""
+        """Rollup rows of [a0, a1), deficit buckets left out: the counters per (queue, 15-minute
+        bucket), and the wait figures per (queue, bucket) of the coarsest wait histogram that
+        nests in the report's buckets (`_wait_ranges`). Each row's bucket lies in one report bucket."""
         skip = set(deficits)
         qsql = "SELECT * FROM rollup_queue WHERE bucket >= ? AND bucket < ?"
         params: list[Any] = [a0, a1]
         if queue is not None:
             qsql += " AND queue = ?"
             params.append(queue)
-        rows: dict[tuple[str, float], dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
         for r in await self._db.fetchall(qsql, params):
             if float(r["bucket"]) in skip:
                 continue
@@ -217,27 +281,32 @@ class ReportQueries:
                 d.pop(k)
             d.update(asa_calls=0, answered_within=0, wait_answered=0.0, abandoned=0, short_abandoned=0,
                      abandoned_after=0, wait_abandoned=0.0, max_wait=0.0)  # fmt: skip
-            rows[(d["queue"], float(d["bucket"]))] = d
-        names = sorted({q for q, _ in rows})
-        for name in names:
-            t, s = thresholds.get(name, default)
-            wsql = """SELECT bucket,
-                sum(CASE WHEN kind = 'C' THEN n END) AS asa_calls,
-                sum(CASE WHEN kind = 'C' AND wait <= ? THEN n END) AS answered_within,
-                total(CASE WHEN kind = 'C' THEN wait * n END) AS wait_answered,
-                sum(CASE WHEN kind = 'A' AND wait > ? THEN n END) AS abandoned,
-                sum(CASE WHEN kind = 'A' AND wait <= ? THEN n END) AS short_abandoned,
-                sum(CASE WHEN kind = 'A' AND wait > ? AND wait > ? THEN n END) AS abandoned_after,
-                total(CASE WHEN kind = 'A' AND wait > ? THEN wait * n END) AS wait_abandoned,
-                max(CASE WHEN kind = 'C' OR wait > ? THEN wait ELSE 0 END) AS max_wait
-                FROM rollup_waits WHERE queue = ? AND bucket >= ? AND bucket < ? GROUP BY bucket"""
-            for w in await self._db.fetchall(wsql, [t, s, s, s, t, s, s, name, a0, a1]):
-                d = rows.get((name, float(w["bucket"])))
-                if d is not None:
-                    for k in w.keys():  # noqa: SIM118 (a sqlite3.Row iterates values)
-                        if k != "bucket":
-                            d[k] = w[k] or 0
-        return list(rows.values())
+            rows.append(d)
+        names = sorted({d["queue"] for d in rows})
+        if not names:
+            return rows
+        # one statement per queue and range: a single range of the primary key is read in
+        # (queue, bucket) order, so the grouping needs no sort (a join over ranges would)
+        wsql = """SELECT queue, bucket,
+            sum(CASE WHEN kind = 'C' THEN n END) AS asa_calls,
+            sum(CASE WHEN kind = 'C' AND wait <= :t THEN n END) AS answered_within,
+            total(CASE WHEN kind = 'C' THEN wait * n END) AS wait_answered,
+            sum(CASE WHEN kind = 'A' AND wait > :s THEN n END) AS abandoned,
+            sum(CASE WHEN kind = 'A' AND wait <= :s THEN n END) AS short_abandoned,
+            sum(CASE WHEN kind = 'A' AND wait > :s AND wait > :t THEN n END) AS abandoned_after,
+            total(CASE WHEN kind = 'A' AND wait > :s THEN wait * n END) AS wait_abandoned,
+            max(CASE WHEN kind = 'C' OR wait > :s THEN wait ELSE 0 END) AS max_wait
+            FROM {table} WHERE queue = :q AND bucket >= :b0 AND bucket < :b1 GROUP BY bucket"""
+        for table, ranges in _wait_ranges(a0, a1, deficits, interval, offset).items():
+            for name in names:
+                t, s = thresholds.get(name, default)
+                for b0, b1 in ranges:
+                    p = {"t": t, "s": s, "q": name, "b0": b0, "b1": b1}
+                    for w in await self._db.fetchall(wsql.format(table=table), p):
+                        d = {k: w[k] or 0 for k in w.keys()}  # noqa: SIM118 (a Row iterates values)
+                        d["queue"], d["bucket"] = w["queue"], w["bucket"]
+                        rows.append(d)
+        return rows
 
     async def _raw_queue_counts(
         self,
@@ -442,17 +511,34 @@ class ReportQueries:
         return [{"trunk": t, **{k: r.get(k) or 0 for k in keys}} for t, r in sorted(merged.items())]
 
     async def customers(self, t0: float, t1: float, limit: int = 200) -> list[dict[str, Any]]:
-        """Calls per customer (unknown numbers grouped by number), most calls first."""
-        sql = """
-        SELECT c.customer_id AS customer_id, cu.name AS name,
-          CASE WHEN c.customer_id IS NULL THEN c.peer_key END AS number,
-          count(*) AS calls, sum(c.direction = 'in') AS inbound, sum(c.direction = 'out') AS outbound,
-          sum(c.answer IS NOT NULL) AS answered, total(c.billsec) AS talk, max(c.start) AS last_call
-        FROM calls c LEFT JOIN customers cu ON cu.id = c.customer_id
-        WHERE c.start >= ? AND c.start < ? AND (c.customer_id IS NOT NULL OR c.peer_key IS NOT NULL)
-        GROUP BY coalesce('c' || c.customer_id, 'n' || c.peer_key)
-        ORDER BY calls DESC, last_call DESC LIMIT ?"""
-        return await self._rows(sql, [t0, t1, int(limit)])
+        """Calls per customer (unknown numbers grouped by number), most calls first.
+
+        Whole UTC weeks and days come from migration 5's per-caller rollups, the ragged edges
+        (under a day each) from the CDRs. Callers tied on calls and last call are ordered by
+        their key (customers first, then numbers, as text), so the top rows are the same each time.
+        """
+        raw, days, weeks = _caller_spans(t0, t1)
+        part = "SELECT caller, calls, inbound, outbound, answered, talk, last_call FROM {t} WHERE bucket >= ? AND bucket < ?"
+        edge = f"""SELECT {_CALLER_KEY} AS caller, count(*), sum(direction = 'in'), sum(direction = 'out'),
+            sum(answer IS NOT NULL), total(billsec), max(start)
+            FROM calls WHERE start >= ? AND start < ? AND {_CALLER_KEY} IS NOT NULL GROUP BY 1"""
+        arms = [part.format(t="rollup_caller_week")] + [part.format(t="rollup_caller_day")] * len(days)
+        arms += [edge] * len(raw)
+        sql = f"""
+        WITH part(caller, calls, inbound, outbound, answered, talk, last_call) AS ({" UNION ALL ".join(arms)}),
+        top AS (SELECT caller, sum(calls) AS calls, sum(inbound) AS inbound, sum(outbound) AS outbound,
+                  sum(answered) AS answered, total(talk) AS talk, max(last_call) AS last_call
+                FROM part GROUP BY caller ORDER BY calls DESC, last_call DESC, caller LIMIT ?),
+        who AS (SELECT top.*, CASE WHEN substr(caller, 1, 1) = 'c' THEN CAST(substr(caller, 2) AS INTEGER) END AS cid
+                FROM top)
+        SELECT who.cid AS customer_id, cu.name AS name,
+          CASE WHEN who.cid IS NULL THEN substr(who.caller, 2) END AS number,
+          who.calls AS calls, who.inbound AS inbound, who.outbound AS outbound, who.answered AS answered,
+          who.talk AS talk, who.last_call AS last_call
+        FROM who LEFT JOIN customers cu ON cu.id = who.cid
+        ORDER BY who.calls DESC, who.last_call DESC, who.caller"""
+        params: list[Any] = [*weeks, *[x for d in days for x in d], *[x for r in raw for x in r], int(limit)]
+        return await self._rows(sql, params)
 
     async def survey(self, t0: float, t1: float) -> list[dict[str, Any]]:
         """Per agent: surveys answered, average score, and how many gave each score 1..5."""
