@@ -129,20 +129,22 @@ def dtmf_generate(
 
 
 # ---------------------------------------------------------------------------------------------
-# Receiver engine. Shared constants: a 20 ms frame is two 80-sample halves; each half times a
-# fixed (80, 34) basis gives its share of the window it opens ("first" half) and of the window it
-# closes ("second" half) — the eight DTMF bins (re, im) and the DC term of each. Two adds then give
-# the two windows the frame completes. Second harmonics are only needed for a digit's strict
-# test, so they are computed from the kept samples of the few channels that get that far.
+# Receiver engine. Shared constants: one 20 ms frame times a fixed (160, 51) basis gives its share
+# of the three windows it touches — the end of window 2b (the frame's first half), window 2b+1 (the
+# whole frame) and the start of window 2b+2 (its second half) — each as the eight DTMF bins
+# (re, im) and the DC term. One add of the last frame's share then completes window 2b. Second
+# harmonics are only needed for a digit's strict test, so they are computed from the kept samples
+# of the few channels that get that far.
 # ---------------------------------------------------------------------------------------------
 _NW = 17  # per window: re(8), im(8), DC
 _HARMONICS = tuple(2.0 * f for f in LOW_FREQS + HIGH_FREQS)
 
 
-def _bases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _bases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     w = hann(WIN)
     win = dft_basis(LOW_FREQS + HIGH_FREQS, w, SAMPLE_RATE)  # (160, 17)
-    half = np.concatenate([win[:HOP], win[HOP:]], axis=1)  # (80, 34): first | second half
+    # A frame's share of windows 2b (its second half), 2b+1 (all of it), 2b+2 (its first half).
+    frame = np.concatenate([place_rows(FRAME, 0, win[HOP:]), win, place_rows(FRAME, HOP, win[:HOP])], axis=1)
     # Energy pieces of a frame: the end of window 2b (its second half is the frame's first half),
     # window 2b+1 (the frame), the start of window 2b+2 (its first half is the frame's second half).
     w2 = (w * w)[:, None]
@@ -152,21 +154,24 @@ def _bases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # window 2b-1 is frame b-1, window 2b straddles the two.
     harm2 = np.concatenate([place_rows(2 * FRAME, 0, harm), place_rows(2 * FRAME, HOP, harm)], axis=1)
     return (
-        half.astype(np.float32),
+        win.astype(np.float32),
+        frame.astype(np.float32),
         energy.astype(np.float32),
         harm.astype(np.float32),
         harm2.astype(np.float32),
     )
 
 
-_HALF, _EBASIS, _HBASIS, _H2BASIS = _bases()  # (80, 34), (160, 3), (160, 16), (320, 32)
+_WBASIS, _FBASIS, _EBASIS, _HBASIS, _H2BASIS = (
+    _bases()
+)  # (160, 17), (160, 51), (160, 3), (160, 16), (320, 32)
 
 
 def _line_bases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One line's products: windows 2b and 2b+1 and their energies from the 240 samples
     [frame b-1's last 80 | frame b]; and the 0/1 matrix that sums squared re and im into bin
     powers (and passes DC^2), so a frame's screen is three small products."""
-    win = np.concatenate([_HALF[:, :_NW], _HALF[:, _NW:]]).astype(np.float64)  # (160, 17)
+    win = _WBASIS.astype(np.float64)  # (160, 17)
     b240 = np.concatenate([place_rows(WIN + HOP, 0, win), place_rows(WIN + HOP, HOP, win)], axis=1)
     w2 = (hann(WIN) ** 2)[:, None]
     e240 = np.concatenate([place_rows(WIN + HOP, 0, w2), place_rows(WIN + HOP, HOP, w2)], axis=1)
@@ -271,8 +276,10 @@ class _DtmfBank:
 
     def _clear_spectra(self) -> None:
         c = self.channels
-        self._w = np.zeros((c, 2, _NW))  # the last frame's windows 2b-2, 2b-1 (as seen from frame b)
-        self._en = np.zeros((c, 2))
+        self._w = np.zeros(
+            (c, 2, _NW), dtype=np.float32
+        )  # the last frame's windows 2b-2, 2b-1 (as seen from frame b)
+        self._en = np.zeros((c, 2), dtype=np.float32)
         self._carry = np.zeros((c, _NW), dtype=np.float32)  # first half of window 2b
         self._ecarry = np.zeros(c, dtype=np.float32)
         self._x = np.zeros((c, FRAME), dtype=np.float32)  # the last frame's samples (harmonics)
@@ -326,23 +333,21 @@ class _DtmfBank:
     def feed(self, block: np.ndarray) -> list[tuple[int, DtmfEvent]]:
         """Process a float32 (channels, n) block; return the digits that ended as (channel, event)."""
         out: list[tuple[int, DtmfEvent]] = []
-        c = self.channels
         for x in self._framer.frames(block):
-            self.analyse(x, (x.reshape(2 * c, HOP) @ _HALF).reshape(c, 4 * _NW), np.square(x) @ _EBASIS, out)
+            self.analyse(x, x @ _FBASIS, np.square(x) @ _EBASIS, out)
         return out
 
     def analyse(self, x: np.ndarray, y: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
-        """One frame `x` (C, 160) from its products, channels as rows: `y` (C, 68) is
-        `(x.reshape(2C, 80) @ _HALF).reshape(C, 68)` — per channel the first half's share of the
-        window it opens (17) and closes (17), then the second half's — and `e` (C, 3) is
-        `x**2 @ _EBASIS`. `x` is kept (not copied) for the next frame's harmonics."""
+        """One frame `x` (C, 160) from its products, channels as rows: `y` (C, 51) is `x @ _FBASIS`
+        (the frame's share of windows 2b, 2b+1, 2b+2; it may be a column slice of a wider product,
+        and window 2b's part is completed in place) and `e` (C, 3) is `x**2 @ _EBASIS`. `x` is kept
+        (not copied) for the next frame's harmonics."""
         c = self.channels
-        w = np.empty((c, 2, _NW))  # windows 2b, 2b+1
-        np.add(self._carry, y[:, _NW : 2 * _NW], out=w[:, 0], dtype=np.float64)
-        np.add(y[:, :_NW], y[:, 3 * _NW :], out=w[:, 1], dtype=np.float64)
+        np.add(y[:, :_NW], self._carry, out=y[:, :_NW])  # window 2b: its first half came last frame
+        w = y[:, : 2 * _NW].reshape(c, 2, _NW)  # windows 2b, 2b+1 (a view)
         self._carry = y[:, 2 * _NW : 3 * _NW]
-        en = np.empty((c, 2))
-        np.add(self._ecarry, e[:, 0], out=en[:, 0], dtype=np.float64)
+        en = np.empty((c, 2), dtype=np.float32)
+        np.add(self._ecarry, e[:, 0], out=en[:, 0])
         en[:, 1] = e[:, 1]
         self._ecarry = e[:, 2]
         ss = _screen(w, en)[5]
@@ -361,7 +366,7 @@ class _DtmfBank:
             keep |= self._run >= 0
         idx = np.flatnonzero(keep)
         s = np.concatenate((w_prev[idx], w[idx]), axis=1)  # (n, 4, 17): windows k0-1 .. k0+2
-        en2 = np.empty((idx.size, 2))
+        en2 = np.empty((idx.size, 2), dtype=np.float32)
         en2[:, 0] = en_prev[idx, 1]
         en2[:, 1] = en[idx, 0]
         d, strict, amp = _decide_bank(s, en2, x_prev, x, idx, self._enabled[idx], self._run[idx])
@@ -438,8 +443,9 @@ class _DtmfBank:
             chs, digit, mx, j0, a0, lh = chs[ok], digit[ok], mx[ok], j0[ok], a0[ok], lh[ok]
         if not chs.size:
             return
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fill = np.where(mx > 0, np.minimum(a0 / mx, 1.0), 1.0)
+        fill = np.ones(chs.size)
+        np.divide(a0, mx, out=fill, where=mx > 0)  # (no np.errstate: its context costs more)
+        np.minimum(fill, 1.0, out=fill)
         origin = self._origin[chs]
         start = np.maximum(0, j0 * HOP - np.round((fill - 0.5) * WIN).astype(np.int64) + HOP // 2 - origin)
         end = np.maximum(start, lh * HOP - origin)
@@ -529,7 +535,7 @@ def _decide_bank(
     digit = (pos[..., 0] * 4 + pos[..., 1]).astype(np.int64)  # row * 4 + column
     tw = pk[..., 1] / np.maximum(pk[..., 0], 1e-30)
     # Phase advance of each bin from window to window: back (k-1 -> k) and forward (k -> k+1).
-    z = np.empty((n, 4, 8), dtype=np.complex128)
+    z = np.empty((n, 4, 8), dtype=np.complex64)
     z.real = s[:, :, 0:8]
     z.imag = s[:, :, 8:16]
     adv = z[:, 1:] * z[:, :-1].conj()
