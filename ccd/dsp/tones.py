@@ -322,14 +322,16 @@ class _ToneBank:
         self._tol_rad = (self._tol / self._hz_per_rad)[:, None]  # phase error allowed per frame
         # |phase error| <= tol is re >= cos(tol) |z| for the advance z: a hypot, no arctangent.
         self._cos = np.cos(self._tol_rad[:, 0])
+        self._rot_c = self._rot[:, None]
+        self._cos_c = self._cos[:, None]
         self._rot_l = [complex(r) for r in self._rot]
         self._cos_l = [float(t) for t in self._cos]
         member = np.zeros((nf, len(self._sets)), dtype=np.float64)
         for g, fs in enumerate(self._sets):
             for fr in fs:
                 member[self.freqs.index(fr), g] = 1.0
-        self._member = member
-        self._set_size = member.sum(axis=0)
+        self._member_t = np.ascontiguousarray(member.T)
+        self._set_size_c = member.sum(axis=0)[:, None]
         self._set_idx = [[self.freqs.index(fr) for fr in fs] for fs in self._sets]
         # Cadence bounds per tone, computed once: the cadence checks run for every transition on
         # every channel, and recomputing tolerances there was a good part of their cost.
@@ -361,17 +363,17 @@ class _ToneBank:
     def reset_all(self) -> None:
         c, g = self.channels, len(self._sets)
         self._framer.clear()
-        self._carry = np.zeros((c, self._k))  # first half of the next frame's window
+        self._carry = np.zeros((self._k, c))  # first half of the next frame's window
         self._ecarry = np.zeros(c)
-        self._prev = np.zeros((c, self._nf), dtype=np.complex128)
+        self._prev = np.zeros((self._nf, c), dtype=np.complex128)
         self._i = 0  # global index of the next frame
         self._origin = np.zeros(c, dtype=np.int64)
-        self._state = np.zeros((c, g), dtype=bool)
-        self._no_raw = np.zeros((c, g), dtype=bool)
+        self._state = np.zeros((g, c), dtype=bool)
+        self._no_raw = np.zeros((g, c), dtype=bool)
         self._state_any = np.zeros(c, dtype=bool)  # state.any(axis=1), kept up to date at flips
-        self._pend = np.zeros((c, g), dtype=np.int32)
+        self._pend = np.zeros((g, c), dtype=np.int32)
         self._pending_flips = False  # some _pend is non-zero
-        self._deadline = np.full((c, g), _FAR, dtype=np.int64)
+        self._deadline = np.full((g, c), _FAR, dtype=np.int64)
         self._next_deadline = _FAR  # self._deadline.min()
         self._groups = [[_Group(0) for _ in range(g)] for _ in range(c)]
         self._floor = np.full(c, np.inf)
@@ -391,14 +393,14 @@ class _ToneBank:
         self._framer.clear(ch)
         self._carry = self._carry.copy()  # may be a view of the last frame's product
         self._ecarry = self._ecarry.copy()
-        self._carry[ch] = 0.0
+        self._carry[:, ch] = 0.0
         self._ecarry[ch] = 0.0
-        self._prev[ch] = 0.0
+        self._prev[:, ch] = 0.0
         self._origin[ch] = self._i * FRAME + self._framer.pending
-        self._state[ch] = False
+        self._state[:, ch] = False
         self._state_any[ch] = False
-        self._pend[ch] = 0
-        self._deadline[ch] = _FAR
+        self._pend[:, ch] = 0
+        self._deadline[:, ch] = _FAR
         self._groups[ch] = [_Group(self._i) for _ in self._sets]
         self._floor[ch] = np.inf
         self._vbits[ch] = 0
@@ -419,28 +421,34 @@ class _ToneBank:
 
     def analyse(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
         """One frame from its products with `basis_t.T` (y: (C, 2K)) and `ebasis_t.T` (e: (C, 2)),
-        channels as rows."""
+        channels as rows (as the product gives them; `y` may be a column slice of a wider one).
+
+        The detector's arrays are few frequencies by many channels, so they are worked on as
+        (frequency, channel) rows: one transposing copy here (which also widens to float64, as
+        the sums below need) makes every later operation run along contiguous rows.
+        """
         k, nf = self._k, self._nf
-        cur = np.add(y[:, :k], self._carry, dtype=np.float64)
-        self._carry = y[:, k:]
+        yt = np.array(y.T, dtype=np.float64, order="C")  # (2K, C)
+        cur = yt[:k] + self._carry
+        self._carry = yt[k:]
         en = np.add(e[:, 0], self._ecarry, dtype=np.float64)
         self._ecarry = e[:, 1]
         sq = cur * cur
-        p = sq[:, :nf] + sq[:, nf : 2 * nf]
-        e_ac = np.maximum(en - sq[:, 2 * nf] / self._sw2, 1e-9)
+        p = sq[:nf] + sq[nf : 2 * nf]
+        e_ac = np.maximum(en - sq[2 * nf] / self._sw2, 1e-9)
         loud = p >= self._p_floor
-        z = np.empty((self.channels, nf), dtype=np.complex128)
-        z.real = cur[:, :nf]
-        z.imag = cur[:, nf : 2 * nf]
+        z = np.empty((nf, self.channels), dtype=np.complex128)
+        z.real = cur[:nf]
+        z.imag = cur[nf : 2 * nf]
         prev = self._prev
         self._prev = z
         if loud.any():
             adv = z * prev.conj()
-            adv *= self._rot
-            ok = loud & (adv.real >= self._cos * np.abs(adv))
-            nok = ok.astype(np.float64) @ self._member
-            share = (p @ self._member) * self._ratio_norm / e_ac[:, None]
-            raw = (nok >= self._set_size) & (share >= SHARE_ON) & self._enabled[:, None]
+            adv *= self._rot_c
+            ok = loud & (adv.real >= self._cos_c * np.abs(adv))
+            nok = self._member_t @ ok.astype(np.float64)
+            share = (self._member_t @ p) * self._ratio_norm / e_ac
+            raw = (nok >= self._set_size_c) & (share >= SHARE_ON) & self._enabled
             self._frame(raw, e_ac / self._sw2, out)
         else:
             self._frame(self._no_raw, e_ac / self._sw2, out)
@@ -465,12 +473,12 @@ class _ToneBank:
             # Flips are applied to the arrays in one go; only the cadence bookkeeping is per item,
             # on plain Python ints (numpy scalar indexing costs more than the work itself).
             sel = (flip | (self._deadline <= i)) if any_flip else (self._deadline <= i)
-            chs, gs = np.nonzero(sel)  # channel-major order: events stay in channel order
+            gs, chs = np.nonzero(sel)  # set by set; each channel's sets in order, as the line's
             if any_flip:
-                fl = flip[chs, gs].tolist()
+                fl = flip[gs, chs].tolist()
                 self._state ^= flip
                 self._pend[flip] = 0
-                self._state_any = _any_column(self._state)
+                self._state_any = _any_set(self._state)
             else:
                 fl = [False] * chs.size
             t = i - DEBOUNCE + 1  # first frame of a new state
@@ -484,7 +492,7 @@ class _ToneBank:
                 dls.append(self._evaluate(ch, g, grp, i, out))
                 if grp.rec is not rec:
                     tone_on[ch] = any(gr.rec is not None for gr in grps)
-            self._deadline[chs, gs] = dls
+            self._deadline[gs, chs] = dls
             self._next_deadline = int(self._deadline.min())
         # Voice activity and silence.
         state_any = self._state_any
@@ -492,7 +500,7 @@ class _ToneBank:
         # power >= both thresholds is power >= the larger one (no NaN here: input is checked).
         vf = power >= np.maximum(self._floor * self._voice_over, self._voice_abs)
         vf &= self._enabled
-        vf &= ~(_any_column(raw) | state_any)
+        vf &= ~(_any_set(raw) | state_any)
         self._vbits = ((self._vbits << 1) | vf) & 7
         np.putmask(self._vlast, vf, i)
         voice = self._voice
@@ -766,12 +774,11 @@ class _ToneLine(_ToneBank):
         return out
 
 
-def _any_column(a: np.ndarray) -> np.ndarray:
-    """`a.any(axis=1)` for a (channels, few) bool array: column ORs, far cheaper than a reduction
-    over an axis of 3 to 5 items."""
-    out = a[:, 0].copy()
-    for g in range(1, a.shape[1]):
-        out |= a[:, g]
+def _any_set(a: np.ndarray) -> np.ndarray:
+    """`a.any(axis=0)` for a (few sets, channels) bool array: row ORs, cheaper than a reduction."""
+    out = a[0].copy()
+    for g in range(1, a.shape[0]):
+        out |= a[g]
     return out
 
 
