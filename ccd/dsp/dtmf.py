@@ -184,7 +184,7 @@ def _line_bases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _B240, _E240, _SQSUM = _line_bases()  # (240, 34), (240, 2), (34, 18)
-_SQ9 = np.ascontiguousarray(_SQSUM[:_NW, :9])  # (17, 9): one window's squares -> bin powers, DC^2
+_SQ9_T = np.ascontiguousarray(_SQSUM[:_NW, :9].T)  # (9, 17): a window's squares -> bin powers, DC^2
 # A bin's power is at most 160 times the window's energy (Cauchy-Schwarz over the 160 samples), so a
 # window under this energy cannot have both tones at the level floor (1 % margin for rounding).
 _EN_MIN = 0.99 * ((dbm0_to_peak(FLOOR_DBM0) * float(hann(WIN).sum()) / 2.0) ** 2) / WIN
@@ -229,16 +229,17 @@ def _screen(w: np.ndarray, en: np.ndarray) -> tuple[np.ndarray, ...]:
     (re^2 + im^2 per bin, and DC^2), so what follows works on whole columns.
     """
     n = w.shape[0]
-    q = np.square(w).reshape(2 * n, _NW) @ _SQ9  # (2n, 9): bin powers, DC^2
-    lo = np.maximum(np.maximum(q[:, 0], q[:, 1]), np.maximum(q[:, 2], q[:, 3]))
-    hi = np.maximum(np.maximum(q[:, 4], q[:, 5]), np.maximum(q[:, 6], q[:, 7]))
+    # (9, 2n): bin powers and DC^2 as rows, so what follows runs along contiguous rows.
+    q = _SQ9_T @ np.square(w).reshape(2 * n, _NW).T
+    lo = np.maximum(np.maximum(q[0], q[1]), np.maximum(q[2], q[3]))
+    hi = np.maximum(np.maximum(q[4], q[5]), np.maximum(q[6], q[7]))
     band = lo + hi
-    e_ac = np.maximum(en.reshape(2 * n) - q[:, 8] / _SW2, 1e-9)
+    e_ac = np.maximum(en.reshape(2 * n) - q[8] / _SW2, 1e-9)
     ratio = band * _NORM / e_ac
     pmin = np.minimum(lo, hi)
     strictish = (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
     pk = np.stack((lo, hi), axis=1).reshape(n, 2, 2)
-    p = q[:, :8].reshape(n, 2, 8)
+    p = q[:8].T.reshape(n, 2, 8)
     return p, pk, band.reshape(n, 2), ratio.reshape(n, 2), pmin.reshape(n, 2), strictish.reshape(n, 2)
 
 
