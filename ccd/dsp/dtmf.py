@@ -271,13 +271,15 @@ class _DtmfBank:
         self._clear_spectra()
         self._b = 0  # frames analysed
         self._origin = np.zeros(c, dtype=np.int64)
-        self._run = np.full(c, _NO_RUN, dtype=np.int64)
+        # The run state of every channel as one matrix (columns: digit, window of the last hit,
+        # first window, its amplitude, sum and peak of the amplitudes), so the channels that need
+        # a decision are gathered and written back in one operation each; the names below are
+        # views of its columns. Window counts are exact in float64 for millennia of audio.
+        self._st = np.zeros((c, 6))
+        self._run, self._lh, self._j0, self._a0, self._sum, self._mx = self._st.T
+        self._run[:] = _NO_RUN
+        self._mx[:] = np.inf
         self._conf = np.zeros(c, dtype=bool)
-        self._lh = np.zeros(c, dtype=np.int64)  # window of the run's last hit
-        self._j0 = np.zeros(c, dtype=np.int64)
-        self._a0 = np.zeros(c)
-        self._sum = np.zeros(c)
-        self._mx = np.full(c, np.inf)
         self._nrun = 0
         self._neutral_until = -(2**62)  # windows <= this are ignored (fillin)
 
@@ -379,15 +381,15 @@ class _DtmfBank:
         d, strict, amp = _decide_bank(s, en2, x_prev, x, idx, self._enabled[idx], self._run[idx])
         self._advance(idx, k0, d, strict, amp, out)
 
-    _STATE = ("_run", "_conf", "_lh", "_j0", "_a0", "_sum", "_mx")
-
     def _advance(
         self, idx: np.ndarray, k0: int, d: np.ndarray, strict: np.ndarray, amp: np.ndarray, out: list
     ) -> None:
         """Windows k0 and k0+1 of the state machine for channels `idx` (the only ones where
         anything can happen: every running digit and every possible start) — the rules of
         `_DtmfLine._step`, on the channels' state gathered into small arrays."""
-        run, conf, lh, j0, a0, sm, mx = (getattr(self, nm)[idx] for nm in self._STATE)
+        st = self._st[idx]  # (n, 6) copy; the names are views of its columns
+        run, lh, j0, a0, sm, mx = st.T
+        conf = self._conf[idx]
         moved = False
         for j in (0, 1):
             k = k0 + j
@@ -399,7 +401,7 @@ class _DtmfBank:
             ac = aj * cont
             sm += ac
             np.maximum(mx, ac, out=mx)
-            np.putmask(lh, cont, k)
+            np.copyto(lh, k, where=cont)
             if not (~cont & (sj | has)).any():
                 continue  # every running digit goes on and none starts: the common case
             moved = True
@@ -419,12 +421,12 @@ class _DtmfBank:
             np.copyto(sm, aj, where=start)
             np.copyto(mx, aj, where=start)
             np.copyto(a0, aj, where=start)
-            np.putmask(j0, start, k)
-            np.putmask(lh, start, k)
+            np.copyto(j0, k, where=start)
+            np.copyto(lh, k, where=start)
             conf[start] = False
         conf |= sm >= CONFIRM_SPAN * mx
-        for nm, arr in zip(self._STATE, (run, conf, lh, j0, a0, sm, mx), strict=True):
-            getattr(self, nm)[idx] = arr
+        self._st[idx] = st
+        self._conf[idx] = conf
         if moved:
             self._nrun = int(np.count_nonzero(self._run >= 0))
 
@@ -454,17 +456,19 @@ class _DtmfBank:
         np.divide(a0, mx, out=fill, where=mx > 0)  # (no np.errstate: its context costs more)
         np.minimum(fill, 1.0, out=fill)
         origin = self._origin[chs]
+        j0 = j0.astype(np.int64)
         start = np.maximum(0, j0 * HOP - np.round((fill - 0.5) * WIN).astype(np.int64) + HOP // 2 - origin)
-        end = np.maximum(start, lh * HOP - origin)
-        for ch, dg, st, en in zip(chs.tolist(), digit.tolist(), start.tolist(), end.tolist(), strict=True):
+        end = np.maximum(start, lh.astype(np.int64) * HOP - origin)
+        digits = digit.astype(np.int64).tolist()
+        for ch, dg, st, en in zip(chs.tolist(), digits, start.tolist(), end.tolist(), strict=True):
             out.append((ch, DtmfEvent(_DIGIT_OF[dg], st, en)))
 
     def flush(self) -> list[tuple[int, DtmfEvent]]:
         out: list[tuple[int, DtmfEvent]] = []
         chs = np.flatnonzero(self._run >= 0)
         if chs.size:
-            st = [getattr(self, nm)[chs] for nm in self._STATE]
-            self._report(chs, st[0], st[1], st[5], st[6], st[3], st[4], st[2], out)
+            run, lh, j0, a0, sm, mx = self._st[chs].T
+            self._report(chs, run, self._conf[chs], sm, mx, j0, a0, lh, out)
         self._clear_run(slice(None))
         self._nrun = 0
         return out
@@ -490,7 +494,7 @@ class _DtmfBank:
         start = self._samples_seen()
         last = (start + n + WIN) // HOP + 1
         self._neutral_until = max(self._neutral_until, last)
-        np.putmask(self._lh, self._run >= 0, last)
+        np.copyto(self._lh, last, where=self._run >= 0)
         return self.feed(np.zeros((self.channels, n), dtype=np.float32))
 
 
