@@ -2,12 +2,16 @@
 
 How the receiver decides, and why:
 
-* Every 10 ms a 20 ms Hann window is measured at the eight DTMF frequencies and DC. A 20 ms frame
-  is two 80-sample halves; one matrix product of all channels' halves against a fixed (80, 34)
-  basis gives each half's share of the window it opens and of the window it closes, and two adds
-  give the two windows the frame completes. 20 ms gives bins narrow enough to keep adjacent DTMF
-  frequencies 14 dB apart. Second harmonics (for the strict test only) are computed from the kept
-  samples of the few channels that reach that test.
+* Every 10 ms a 20 ms Hann window is measured at the eight DTMF frequencies and DC. One matrix
+  product of all channels' 20 ms frames against a fixed (160, 51) basis gives each frame's share
+  of the three windows it touches; one add of the last frame's share completes the window that
+  straddles the two. 20 ms gives bins narrow enough to keep adjacent DTMF frequencies 14 dB apart.
+  Second harmonics (for the strict test only) are computed from the kept samples of the few
+  channels where that test can change what happens (a digit starting or giving way).
+* Layout, for speed in numpy: in the batched engine channels are rows (the few channels that need
+  a decision are gathered as whole rows), a DTMF group's four bins are read as the bytes of one
+  uint32 (counts and positions in a few integer operations), and the per-frame work on all
+  channels runs on contiguous rows. Window spectra are float32, as the products give them.
 * Screen first: per frame, a dozen array operations over all channels measure the two new windows'
   group peaks and energy share; only channels where a window could start a digit, or a digit is
   running, go on to the full decision. The single-line engine also skips the spectra of a frame

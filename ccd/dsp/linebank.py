@@ -3,8 +3,9 @@
 The daemon holds one `LineBankDsp` per board (or per group of lines that deliver audio together)
 and hands it the latest (channels, samples) block. Why one object: the spectral work for every
 line and both detectors is then one matrix product per 20 ms frame (the DTMF and tone bases
-stacked) plus one for the window energies, and idle lines (on hook, nothing to listen for) are
-switched off so their state machines cost nothing.
+stacked: BLAS pads to 16 columns, so the 14 tone columns ride along almost free) plus one for the
+window energies, and idle lines (on hook, nothing to listen for) are switched off so their state
+machines cost nothing. `python bench/dsp.py` measures it against spandsp in the same run.
 """
 
 from __future__ import annotations
