@@ -76,3 +76,93 @@ def test_bad_block_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="NaN"):
         bank.process(np.full((2, 160), np.nan))
     assert bank.process(np.zeros((2, 0), np.int16)) == []
+
+
+def _busy_line(plan_name: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """A busy line's audio: digits at two levels, busy, speech-like talk, ringback, over noise."""
+    from ccd.dsp.noise import speech_like
+
+    plan = get_plan(plan_name)
+    x = np.concatenate(
+        [
+            np.zeros(4000, np.int16),
+            dtmf_generate("13800138000#", level_dbm0=-12.0),
+            tone_generate(plan, "busy", 3.0),
+            speech_like(4.0, rng, level_dbm0=-18.0),
+            dtmf_generate("2*9", level_dbm0=-20.0),
+            tone_generate(plan, "ringback", 5.5),
+        ]
+    )
+    return add_noise(np.resize(x, int(seconds * 8000)), -55.0, rng)
+
+
+@pytest.mark.parametrize("plan_name", ["cn", "us"])
+def test_bank_gives_each_line_what_its_own_detectors_give(plan_name: str) -> None:
+    """Many lines at once (an odd count, each at its own point of a busy line's audio, one reset
+    mid-stream) hear exactly what one DtmfDetector + ToneDetector per line hear: the shared
+    product, the column slices and carries, the gathers of the lines that need a decision and the
+    merge of the two detectors' events must not change a single event or sample index."""
+    from ccd.dsp.dtmf import DtmfDetector
+    from ccd.dsp.tones import ToneDetector
+
+    rng = np.random.default_rng(23)
+    channels, seconds, reset_ch, reset_at = 37, 12.0, 5, 8000 * 4
+    signal = _busy_line(plan_name, 20.0, rng)
+    n = int(seconds * 8000)
+    block = np.stack([np.roll(signal, -977 * c)[:n] for c in range(channels)])
+
+    bank = LineBankDsp(channels, get_plan(plan_name))
+    got: list[list[DtmfEvent | ToneEvent]] = [[] for _ in range(channels)]
+    split = 0
+    for i in range(0, n, 160):
+        if i == reset_at:
+            bank.reset(reset_ch)
+            split = len(got[reset_ch])  # what came before was heard on the old call
+        for ch, ev in bank.process(block[:, i : i + 160]):
+            got[ch].append(ev)
+
+    for ch in range(channels):
+        x = block[ch, reset_at:] if ch == reset_ch else block[ch]
+        dtmf, tones = DtmfDetector(), ToneDetector(get_plan(plan_name))
+        want_d: list[DtmfEvent] = []
+        want_t: list[ToneEvent] = []
+        for i in range(0, len(x), 160):
+            want_d += dtmf.process(x[i : i + 160])
+            want_t += tones.process(x[i : i + 160])
+        mine = got[ch][split:] if ch == reset_ch else got[ch]
+        assert [e for e in mine if isinstance(e, DtmfEvent)] == want_d, f"line {ch}"
+        assert [e for e in mine if isinstance(e, ToneEvent)] == want_t, f"line {ch}"
+    digits = sum(isinstance(e, DtmfEvent) for evs in got for e in evs)
+    busy = sum(isinstance(e, ToneEvent) and e.tone == "busy" for evs in got for e in evs)
+    assert digits > 37 * 5 and busy > 37  # the comparison is about something
+
+
+def test_a_note_with_harmonics_does_not_take_over_a_short_burst() -> None:
+    """A keypress burst too short to be a digit, running straight into a played note on another
+    digit's two frequencies with second harmonics 10 dB down (strong enough in energy share to
+    pass, but a note, not a keypress): the note is never a digit, on every alignment against the 10 ms
+    windows (a burst long enough may count as a "1"), in the bank as in the single-line detector. The bank skips the harmonic test where a
+    window only continues the running digit; this is where it must not skip it."""
+    from ccd.dsp.dtmf import DtmfDetector
+    from ccd.dsp.levels import dbm0_to_peak
+
+    t = np.arange(960) / 8000.0
+    a = dbm0_to_peak(-12.0)
+    note = sum(
+        a * np.sin(2 * np.pi * f * t) + 0.3 * a * np.sin(2 * np.pi * 2 * f * t) for f in (770.0, 1336.0)
+    )
+    lines = []
+    for burst_ms in (15, 20, 25, 30, 35):
+        burst = dtmf_generate("1", on_ms=burst_ms, off_ms=0, level_dbm0=-12.0).astype(np.float64)
+        for offset in range(0, 80, 8):
+            x = np.concatenate([np.zeros(800 + offset), burst, note, np.zeros(3200 - offset)])
+            lines.append(np.clip(np.round(x), -32768, 32767).astype(np.int16))
+    n = min(len(x) for x in lines)
+    block = np.stack([x[:n] for x in lines])
+    bank = LineBankDsp(len(lines), get_plan("cn"))
+    heard: list[list[DtmfEvent]] = [[] for _ in lines]
+    for ch, ev in _run(bank, block):
+        if isinstance(ev, DtmfEvent):
+            heard[ch].append(ev)
+    assert heard == [DtmfDetector().process(x) for x in block]
+    assert all(e.digit == "1" for evs in heard for e in evs)  # a longer burst is a "1"; the note never a "5"
