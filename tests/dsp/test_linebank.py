@@ -138,11 +138,12 @@ def test_bank_gives_each_line_what_its_own_detectors_give(plan_name: str) -> Non
 
 
 def test_a_note_with_harmonics_does_not_take_over_a_short_burst() -> None:
-    """A keypress burst too short to be a digit, running straight into a played note on another
-    digit's two frequencies with second harmonics 10 dB down (strong enough in energy share to
-    pass, but a note, not a keypress): the note is never a digit, on every alignment against the 10 ms
-    windows (a burst long enough may count as a "1"), in the bank as in the single-line detector. The bank skips the harmonic test where a
-    window only continues the running digit; this is where it must not skip it."""
+    """A 15-35 ms keypress burst running straight into a played note on another digit's two
+    frequencies, with second harmonics 10 dB down (enough energy share to pass, but a note, not a
+    keypress): on every alignment against the 10 ms windows the note is never a digit (a burst
+    long enough may count as a "1"), and the bank hears what the single-line detector hears.
+    The bank skips the harmonic test where a window only continues the running digit; a digit
+    giving way to another in one frame is where it must not skip it."""
     from ccd.dsp.dtmf import DtmfDetector
     from ccd.dsp.levels import dbm0_to_peak
 
