@@ -225,15 +225,15 @@ def _start_sample(j0: int, a0: float, mx: float) -> int:
 
 
 def _screen(w: np.ndarray, en: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Bin powers (n, 2, 8), group peaks (n, 2, 2), band, ratio, weaker tone and 'could start a
-    digit' (each (n, 2)) of two windows per channel, `w` (n, 2, 17), energies `en` (n, 2).
+    """Screen of two windows per channel, `w` (n, 2, 17), energies `en` (n, 2): bin powers and DC^2
+    as rows (9, 2n), then the low and high group peaks, band, ratio, weaker tone and 'could start
+    a digit' (each (n, 2)).
 
-    Channels are rows: a gather of the few channels that need a decision is a copy of whole rows.
-    The bin powers come out of one small product of the squared windows with a 0/1 matrix
-    (re^2 + im^2 per bin, and DC^2), so what follows works on whole columns.
+    Channels are rows of `w`: a gather of the few channels that need a decision is a copy of
+    whole rows. The bin powers come out of one small product of the squared windows with a 0/1
+    matrix (re^2 + im^2 per bin, and DC^2), as rows, so what follows runs along contiguous rows.
     """
     n = w.shape[0]
-    # (9, 2n): bin powers and DC^2 as rows, so what follows runs along contiguous rows.
     q = _SQ9_T @ np.square(w).reshape(2 * n, _NW).T
     lo = np.maximum(np.maximum(q[0], q[1]), np.maximum(q[2], q[3]))
     hi = np.maximum(np.maximum(q[4], q[5]), np.maximum(q[6], q[7]))
@@ -242,9 +242,25 @@ def _screen(w: np.ndarray, en: np.ndarray) -> tuple[np.ndarray, ...]:
     ratio = band * _NORM / e_ac
     pmin = np.minimum(lo, hi)
     strictish = (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
-    pk = np.stack((lo, hi), axis=1).reshape(n, 2, 2)
-    p = q[:8].T.reshape(n, 2, 8)
-    return p, pk, band.reshape(n, 2), ratio.reshape(n, 2), pmin.reshape(n, 2), strictish.reshape(n, 2)
+    r = (n, 2)
+    return (
+        q,
+        lo.reshape(r),
+        hi.reshape(r),
+        band.reshape(r),
+        ratio.reshape(r),
+        pmin.reshape(r),
+        strictish.reshape(r),
+    )
+
+
+def _over(p4: np.ndarray, lo: np.ndarray, hi: np.ndarray, share: float) -> np.ndarray:
+    """(n, 2, 2, 4) bool, contiguous (its groups are read as uint32): bins above `share` of their
+    group's peak, written group by group without stacking the peaks."""
+    out = np.empty(p4.shape, dtype=bool)
+    np.greater(p4[:, :, 0], (share * lo)[..., None], out=out[:, :, 0])
+    np.greater(p4[:, :, 1], (share * hi)[..., None], out=out[:, :, 1])
+    return out
 
 
 class _DtmfBank:
@@ -363,7 +379,7 @@ class _DtmfBank:
         np.add(self._ecarry, e[:, 0], out=en[:, 0])
         en[:, 1] = e[:, 1]
         self._ecarry = e[:, 2]
-        ss = _screen(w, en)[5]
+        ss = _screen(w, en)[-1]
         if not self._all_enabled:
             ss &= self._enabled[:, None]  # a disabled line starts no digit: skip its decisions
         a0, a1 = bool(ss[:, 0].any()), bool(ss[:, 1].any())
@@ -538,9 +554,9 @@ def _decide_bank(
     without the harmonic test (the state machine does not read it there).
     """
     n = s.shape[0]
-    p, pk, band, ratio, pmin, strictish = _screen(s[:, 1:3], en)
-    p4 = p.reshape(n, 2, 2, 4)
-    gt = p4 > PEAK_LOOSE * pk[..., None]
+    q, lo, hi, band, ratio, pmin, strictish = _screen(s[:, 1:3], en)
+    p4 = q[:8].T.reshape(n, 2, 2, 4)  # bin powers by window, group, bin
+    gt = _over(p4, lo, hi, PEAK_LOOSE)
     # A group's four bins as the bytes of one uint32 (see _one_each): counts and positions in a
     # few integer operations instead of reductions over an axis of four.
     g32 = gt.view(np.uint32)[..., 0]  # (n, 2 windows, 2 groups)
@@ -548,7 +564,7 @@ def _decide_bank(
     sel = gt.reshape(n, 2, 8)
     pos = (g32 * _BYTE_POS) >> 24  # index of the set byte when there is one
     digit = (pos[..., 0] * 4 + pos[..., 1]).astype(np.int64)  # row * 4 + column
-    tw = pk[..., 1] / np.maximum(pk[..., 0], 1e-30)
+    tw = hi / np.maximum(lo, 1e-30)
     # Phase advance of each bin from window to window: back (k-1 -> k) and forward (k -> k+1).
     z = np.empty((n, 4, 8), dtype=np.complex64)
     z.real = s[:, :, 0:8]
@@ -562,7 +578,7 @@ def _decide_bank(
     loose &= enabled[:, None]
     strict = loose & strictish & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
     if strict.any():
-        peak_s = _one_each((p4 > PEAK_STRICT * pk[..., None]).view(np.uint32)[..., 0])
+        peak_s = _one_each(_over(p4, lo, hi, PEAK_STRICT).view(np.uint32)[..., 0])
         strict &= peak_s & _both_groups(okb[:, :2] & sel)
         dd = np.where(loose, digit, -1)
         rows = np.flatnonzero((strict[:, 0] | strict[:, 1]) & ((dd[:, 0] != run) | (dd[:, 1] != run)))
@@ -572,9 +588,9 @@ def _decide_bank(
             harm = (raw @ _H2BASIS).astype(np.float64).reshape(rows.size, 2, 16)
             hp = (np.square(harm[:, :, 0:8]) + np.square(harm[:, :, 8:16])) * sel[rows]
             h = hp.reshape(rows.size, 2, 2, 4).sum(axis=3)
-            pkr, dr = pk[rows], digit[rows]
-            h_ok = (h[..., 1] <= HARMONIC_MAX * pkr[..., 1]) & (
-                (h[..., 0] <= HARMONIC_MAX * pkr[..., 0]) | ~_CLEAR_LUT[dr & 31]
+            dr = digit[rows]
+            h_ok = (h[..., 1] <= HARMONIC_MAX * hi[rows]) & (
+                (h[..., 0] <= HARMONIC_MAX * lo[rows]) | ~_CLEAR_LUT[dr & 31]
             )
             strict[rows] &= h_ok
         return dd, strict, np.sqrt(band)
