@@ -7,17 +7,24 @@ own rows (signed in, paused and why, on a call or in wrap-up) — the same state
 carries — so the pieces add up to one walk over the whole period (`pure_agent_times`, which
 a test holds them to).
 
-The rollup cannot split a wrap-up whose end the journal does not vouch for (no WRAPUPEND
-next, or one after the period's end): it needs the configured wrap-up. Such an agent is
-walked row by row over the whole period, as before migration 4.
+The rollup cannot split a wrap-up whose end the journal does not vouch for (no WRAPUPEND next,
+as after a restart, or one at or after the period's end): it needs the configured wrap-up and
+the period's end. Nor does it hold the walk's figures where migration 6 records a break (a row
+written out of time order, a very long silence). Those buckets of that agent — a few around
+each such wrap-up, since no row of the agent lies inside one — are walked row by row like the
+edges, and the rest of the agent's period is read from the rollup. Walking the agent's whole
+period instead (as before) cost a cold-cache report seconds per agent; it is kept only for an
+agent with more than `MAX_RUNS` such stretches (a journal with no WRAPUPEND at all), where
+walking is the cheaper way.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
-from ccd.metrics.journal import HANDLED, WRAPUPEND, AgentTimes, WrapFor, agent_times, norm_agent, normalise
+from ccd.metrics.journal import HANDLED, WRAPUPEND, AgentTimes, WrapFor, agent_times, normalise
 
 ROLLUP = 900.0
 
@@ -137,23 +144,114 @@ def _sessions(
     return out
 
 
+MAX_RUNS = 24  # unvouched stretches of one agent beyond which their whole period is walked
+
+
+def _bucket(ts: float) -> float:
+    return math.floor(ts / ROLLUP) * ROLLUP
+
+
+def _merge_runs(runs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted, overlapping or touching ranges joined."""
+    out: list[tuple[float, float]] = []
+    for r0, r1 in sorted(runs):
+        if out and r0 <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], r1))
+        else:
+            out.append((r0, r1))
+    return out
+
+
+def _between(a0: float, a1: float, runs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """[a0, a1) less the (merged, sorted) runs."""
+    out, x = [], a0
+    for r0, r1 in runs:
+        if r0 > x:
+            out.append((x, r0))
+        x = max(x, r1)
+    if a1 > x:
+        out.append((x, a1))
+    return out
+
+
+def _outside(lo: float, hi: float, runs: list[tuple[float, float]]) -> float:
+    """Seconds of [lo, hi) outside the runs."""
+    return sum(b - a for a, b in _between(lo, hi, runs)) if hi > lo else 0.0
+
+
+async def unvouched_runs(
+    q: Any,
+    a0: float,
+    a1: float,
+    end: float,
+    now: dict[str, dict[str, Any]],
+    at_a0: dict[str, dict[str, Any]],
+    agent: str | None = None,
+) -> dict[str, list[tuple[float, float]] | None]:
+    """agent -> the merged stretches of whole buckets in [a0, a1) that must be walked for that agent
+    (None: too many, walk their whole period). An agent not in the answer is read from the rollup.
+
+    The stretches: each bucket `q.unvouched` names (to a1 when a wrap-up in it reaches `end`); from
+    a0 while a wrap-up running over a0 is not vouched for (to the bucket of the row that ends it, or
+    a1); from the bucket of an agent's newest row when that row started a wrap-up still running (the
+    rollup has nothing after it); and each break of migration 6, clipped to [a0, a1).
+    """
+    flags = await q.unvouched(a0, a1, end, agent, limit=MAX_RUNS)
+    runs: dict[str, list[tuple[float, float]]] = {}
+    whole: set[str] = set()
+    for name, buckets in flags.items():
+        if buckets is None:
+            whole.add(name)
+            continue
+        for b, to_end in buckets.items():
+            runs.setdefault(name, []).append((b, a1 if to_end else b + ROLLUP))
+    for name, s in at_a0.items():
+        if not wrap_vouched(s, end):
+            nxt = str(s["next_row"]).split("\x1f") if s.get("next_row") else None
+            stop = a1
+            if nxt is not None and nxt[0] != WRAPUPEND and float(nxt[1]) < a1:
+                stop = _bucket(float(nxt[1])) + ROLLUP
+            runs.setdefault(name, []).append((a0, stop))
+    for name, n in now.items():
+        if n["activity"] == "wrap" and n["at"] < a1:
+            since = min(float(n["at"]), float(n["handled_at"] if n["handled_at"] is not None else n["at"]))
+            runs.setdefault(name, []).append((max(a0, _bucket(since)), a1))
+    for name, start, healed in await q.breaks(a0, a1, agent):
+        r0 = max(a0, _bucket(start))
+        r1 = a1 if healed is None else min(a1, _bucket(healed) + ROLLUP)
+        if r1 > r0:
+            runs.setdefault(name, []).append((r0, r1))
+    out: dict[str, list[tuple[float, float]] | None] = {name: None for name in whole}
+    for name, rs in runs.items():
+        if name not in whole:
+            merged = _merge_runs(rs)
+            out[name] = merged if len(merged) <= MAX_RUNS else None
+    return out
+
+
 async def rollup_agent_times(
     q: Any, t0: float, end: float, wrap_for: WrapFor, agent: str | None = None
 ) -> dict[str, AgentTimes]:
-    """Agent time over [t0, end) from the rollups and the two ragged edges (module docstring)."""
-    import math
-
+    """Agent time over [t0, end) from the rollups, the two ragged edges and the unvouched
+    stretches of each agent (module docstring)."""
     a0 = math.ceil(t0 / ROLLUP) * ROLLUP
     a1 = math.floor(end / ROLLUP) * ROLLUP
     if a1 <= a0:
         return await pure_agent_times(q, t0, end, wrap_for, agent)
     now = await q.agents(agent)
     agents = sorted(now)
-    times, calls = await q.times(a0, a1, agent)
-    deficit = {norm_agent(c["agent"]) for c in calls if c["unvouched"] or (c["wrap_reach"] or 0) >= end}
     at_a0 = await q.state_at(a0, agents)
-    deficit |= {a for a, s in at_a0.items() if not wrap_vouched(s, end)}
-    deficit |= {a for a, n in now.items() if n["activity"] == "wrap" and n["at"] < a1}
+    runs = await unvouched_runs(q, a0, a1, end, now, at_a0, agent)
+    whole = {name for name, rs in runs.items() if rs is None}
+    parted = {name: rs for name, rs in runs.items() if rs is not None}
+    times, calls = await q.times(a0, a1, agent)
+    times = [r for r in times if r["agent"] not in runs]
+    calls = [c for c in calls if c["agent"] not in runs]
+    for name, rs in sorted(parted.items()):
+        for p0, p1 in _between(a0, a1, rs):
+            more_times, more_calls = await q.times(p0, p1, name)
+            times += more_times
+            calls += more_calls
 
     out: dict[str, AgentTimes] = {}
     if t0 < a0:
@@ -181,11 +279,12 @@ async def rollup_agent_times(
         a.wrap += float(c["wrap"] or 0)
         a.ring_no_answer += c["ring_no_answer"] or 0
     for name, n in now.items():  # the state since an agent's newest row: not in any bucket yet
-        start, stop = max(float(n["at"]), a0), a1
-        if stop <= start or name in deficit:
+        if name in whole:
+            continue
+        secs = _outside(max(float(n["at"]), a0), a1, parted.get(name, []))
+        if secs <= 0:
             continue
         a = out.setdefault(name, AgentTimes(name))
-        secs = stop - start
         if n["activity"] == "call":
             a.on_call += secs
         elif not n["logged"]:
@@ -195,6 +294,9 @@ async def rollup_agent_times(
         else:
             a.ready += secs
         a.logged_in += secs
+    for name, rs in sorted(parted.items()):
+        for r0, r1 in rs:
+            _add(out, await _walk(q, r0, r1, end, [name], name, wrap_for))
     if a1 < end:
         _add(out, await _walk(q, a1, end, end, agents, agent, wrap_for))
 
@@ -202,7 +304,7 @@ async def rollup_agent_times(
     logged = {a: s.get("l_event") == "AGENTLOGIN" for a, s in at_t0.items()}
     for name, sessions in _sessions(_rows(await q.session_rows(t0, end, agent)), t0, logged).items():
         out.setdefault(name, AgentTimes(name)).sessions = sessions
-    for name in sorted(deficit):
+    for name in sorted(whole):
         if agent is None or name == agent:
             redo = await pure_agent_times(q, t0, end, wrap_for, name)
             out.pop(name, None)

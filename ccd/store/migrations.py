@@ -904,6 +904,94 @@ async def m005_caller_and_wait_rollups(db: aiosqlite.Connection) -> None:
     )
 
 
+# --- migration 6: where the agent rollups cannot be trusted, survey index ----------------------
+
+_GAP = (_SEQ - 1) * 900.0  # an interval this long may be cut short by the agent trigger (see _SEQ)
+
+
+def _agent_breaks_trigger_sql() -> str:
+    """The trigger that records in `rollup_agent_breaks` each row the agent trigger of migration 4
+    cannot roll up as the walk counts it, and heals open breaks at the agent's next sign-out.
+
+    It runs BEFORE the insert, so `agent_now` still holds the agent's state before this row (the
+    AFTER trigger of migration 4 moves it on): `at` is the newest time of the agent's earlier rows.
+    A row older than that (a clock set back, an import) changes the state the trigger carries from
+    then on, so the rollup is not the walk's from that row's time until a sign-out that comes in
+    order resets every field both keep (`healed`). A row more than `_GAP` after the previous one
+    may have left buckets of that silence unwritten: that break spans the silence and is healed
+    at once.
+    """
+    me = _NORM_AGENT.format(a="NEW.agent")
+    return f"""CREATE TRIGGER journal_agent_breaks BEFORE INSERT ON journal WHEN {_AGENT_OK.format(a="NEW.agent")}
+    BEGIN
+    UPDATE rollup_agent_breaks SET healed = NEW.ts
+        WHERE NEW.event = 'AGENTLOGOFF' AND agent = {me} AND healed IS NULL
+          AND NEW.ts >= (SELECT at FROM agent_now WHERE agent = {me});
+    INSERT INTO rollup_agent_breaks(agent, start, healed)
+        SELECT agent, min(NEW.ts, at), CASE WHEN NEW.ts < at THEN NULL ELSE NEW.ts END
+        FROM agent_now WHERE agent = {me} AND (NEW.ts < at OR NEW.ts - at >= {_GAP});
+    END"""
+
+
+def agent_breaks_backfill_sql() -> list[str]:
+    """`rollup_agent_breaks` for a whole journal in one pass, by the trigger's rules: the rows of each
+    agent in the order they were written (id), each against the newest time before it; a break that
+    came out of order is healed by the first later sign-out that came in order. Expects an empty
+    table. (Rows rolled up by `agent_backfill_sql` were taken in time order, so a break found here
+    for them only costs the report a walk it did not need.)"""
+    me = _NORM_AGENT.format(a="agent")
+    return [
+        "DROP TABLE IF EXISTS temp._agent_order",
+        # one window over the agent rows; only sign-outs and breaks are kept (few)
+        f"""CREATE TEMP TABLE _agent_order AS
+        SELECT agent, id, ts, event, prev FROM (
+            SELECT id, ts, event, agent,
+                   max(ts) OVER (PARTITION BY agent ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                   AS prev
+            FROM (SELECT id, ts, event, {me} AS agent FROM journal WHERE {_AGENT_OK.format(a="agent")}))
+        WHERE event = 'AGENTLOGOFF' OR ts < prev OR ts - prev >= {_GAP}""",
+        # the frame grows (newest id first), so the minimum is kept in one pass
+        f"""INSERT INTO rollup_agent_breaks(agent, start, healed)
+        SELECT agent, min(ts, prev), CASE WHEN ts < prev THEN heal ELSE ts END FROM (
+            SELECT agent, ts, prev,
+                   min(CASE WHEN event = 'AGENTLOGOFF' AND (prev IS NULL OR ts >= prev) THEN ts END)
+                   OVER (PARTITION BY agent ORDER BY id DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                   AS heal
+            FROM _agent_order)
+        WHERE ts < prev OR ts - prev >= {_GAP}""",
+        "DROP TABLE temp._agent_order",
+    ]
+
+
+@migration(6)
+async def m006_agent_breaks_and_survey_index(db: aiosqlite.Connection) -> None:
+    """Two things the agent, sign-in and survey reports need to stay within a second on a cold
+    cache over a million calls.
+
+    `rollup_agent_breaks` says where migration 4's agent rollups are not the walk's figures for
+    a reason other than a wrap-up: a row written out of time order (until the agent's next
+    in-order sign-out) or a silence longer than the rollup splits. Migration 4 flags both with the
+    same `unvouched` counter as a wrap-up that needs the configured length; with the breaks kept
+    apart, the report walks only the buckets around an unvouched wrap-up (a restart, say) instead
+    of the agent's whole period. Filled by its trigger from now on and by a one-pass backfill for
+    the rows before.
+
+    `calls_survey` is a covering index of the calls that carry a survey score: the survey report
+    reads it alone instead of every call record of its period.
+    """
+    await _run(
+        db,
+        [
+            """CREATE TABLE rollup_agent_breaks(
+                agent TEXT NOT NULL, start REAL NOT NULL, healed REAL)""",
+            "CREATE INDEX rollup_agent_breaks_open ON rollup_agent_breaks(agent) WHERE healed IS NULL",
+            *agent_breaks_backfill_sql(),
+            _agent_breaks_trigger_sql(),
+            "CREATE INDEX calls_survey ON calls(start, agent, survey_score) WHERE survey_score IS NOT NULL",
+        ],
+    )
+
+
 def rebuild_rollups_sql() -> list[str]:
     """Every rollup of a database whose rows were loaded with the rollup triggers off, in one
     set-based pass each (the statements the migrations use). Expects empty rollup tables."""
@@ -912,4 +1000,5 @@ def rebuild_rollups_sql() -> list[str]:
         queue_wrap_backfill_sql(),
         *agent_backfill_sql(),
         *callers_waits_backfill_sql(),
+        *agent_breaks_backfill_sql(),
     ]

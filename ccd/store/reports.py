@@ -607,16 +607,10 @@ class AgentRollups:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(seconds per agent, kind, reason; call counts per agent) over whole buckets [a0, a1):
         whole UTC days from the daily tables, the rest from the 15-minute ones."""
-        d0 = math.ceil(a0 / 86400) * 86400.0
-        d1 = math.floor(a1 / 86400) * 86400.0
-        parts = [("", a0, d0), ("_day", d0, d1), ("", d1, a1)] if d1 > d0 else [("", a0, a1)]
         times: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
-        for suffix, b0, b1 in parts:
-            if b1 <= b0:
-                continue
-            where = "bucket >= ? AND bucket < ?" + (" AND agent = ?" if agent is not None else "")
-            params: list[Any] = [b0, b1] + ([agent] if agent is not None else [])
+        for suffix, b0, b1 in _day_parts(a0, a1):
+            where, params = _bucket_where(b0, b1, agent)
             times += [
                 dict(r)
                 for r in await self._db.fetchall(
@@ -636,6 +630,63 @@ class AgentRollups:
                 )
             ]
         return times, calls
+
+    async def unvouched(
+        self, a0: float, a1: float, end: float, agent: str | None = None, limit: int = 24
+    ) -> dict[str, dict[float, bool] | None]:
+        """agent -> {15-minute bucket of [a0, a1) whose agent figures the rollup cannot vouch for
+        in a period ending at `end`: True when every later bucket up to a1 is unvouched too}.
+
+        A bucket is unvouched when it holds a call whose wrap-up no WRAPUPEND ends (`unvouched`;
+        migration 4 counts its other doubts there too, which `breaks` tells apart) or one ends at
+        or after `end` (the walk caps that wrap-up at `end`, so the agent's buckets up to a1 are
+        all in it), or 'pending' seconds (such a wrap-up, and the time after it until the agent's
+        next row). Whole days are screened in the daily twins and only the days that hold one are
+        read by quarter hour; an agent with more than `limit` such days maps to None (the caller
+        walks that agent's whole period instead)."""
+        out: dict[str, dict[float, bool] | None] = {}
+        days: dict[str, list[float]] = {}
+        for suffix, b0, b1 in _day_parts(a0, a1):
+            for name, bucket, to_end in await self._unvouched_rows(suffix, b0, b1, end, agent):
+                if suffix:
+                    days.setdefault(name, []).append(bucket)
+                else:
+                    _flag(out.setdefault(name, {}), bucket, to_end)
+        for name, ds in sorted(days.items()):
+            if len(set(ds)) > limit:
+                out[name] = None
+                continue
+            flags = out.setdefault(name, {})
+            for _, bucket, to_end in await self._unvouched_rows("", min(ds), max(ds) + 86400.0, end, name):
+                if flags is not None:
+                    _flag(flags, bucket, to_end)
+        return out
+
+    async def _unvouched_rows(
+        self, suffix: str, b0: float, b1: float, end: float, agent: str | None
+    ) -> list[tuple[str, float, bool]]:
+        """(agent, bucket, wrap-up reaching `end`) of the unvouched buckets of one rollup table pair."""
+        where, params = _bucket_where(b0, b1, agent)
+        rows = await self._db.fetchall(
+            f"""SELECT agent, bucket, wrap_reach >= ? AS to_end FROM rollup_agent_calls{suffix}
+            WHERE {where} AND (unvouched > 0 OR wrap_reach >= ?)
+            UNION SELECT DISTINCT agent, bucket, 0 FROM rollup_agent{suffix} WHERE {where} AND kind = 'pending'""",
+            [end, *params, end, *params],
+        )
+        return [(str(r[0]), float(r[1]), bool(r[2])) for r in rows]
+
+    async def breaks(
+        self, a0: float, a1: float, agent: str | None = None
+    ) -> list[tuple[str, float, float | None]]:
+        """(agent, start, healed) of migration 6's breaks that may touch the buckets [a0, a1): from the
+        bucket of `start` to the bucket of `healed` (to a1 while not healed) the rollup is not the walk's."""
+        sql = "SELECT agent, start, healed FROM rollup_agent_breaks WHERE start < ? AND (healed IS NULL OR healed >= ?)"
+        params: list[Any] = [a1, a0 - ROLLUP]
+        if agent is not None:
+            sql += " AND agent = ?"
+            params.append(agent)
+        rows = await self._db.fetchall(sql, params)
+        return [(str(r[0]), float(r[1]), None if r[2] is None else float(r[2])) for r in rows]
 
     async def state_at(self, x: float, agents: list[str]) -> dict[str, dict[str, Any]]:
         """Each agent's state just before `x` from their own rows (no look-back window):
@@ -700,6 +751,26 @@ class AgentRollups:
             sql += " AND agent IN (?, ?)"
             params += _spellings(agent)
         return [tuple(r) for r in await self._db.fetchall(sql + " ORDER BY ts, id", params)]
+
+
+def _day_parts(a0: float, a1: float) -> list[tuple[str, float, float]]:
+    """[a0, a1) cut for the agent rollups: (table suffix, from, to) — whole UTC days from the daily
+    twins ("_day"), the quarter hours before and after them from the 15-minute tables ("")."""
+    d0 = math.ceil(a0 / 86400) * 86400.0
+    d1 = math.floor(a1 / 86400) * 86400.0
+    parts = [("", a0, d0), ("_day", d0, d1), ("", d1, a1)] if d1 > d0 else [("", a0, a1)]
+    return [(suffix, b0, b1) for suffix, b0, b1 in parts if b1 > b0]
+
+
+def _bucket_where(b0: float, b1: float, agent: str | None) -> tuple[str, list[Any]]:
+    """The WHERE text (buckets [b0, b1), one agent or all) and its parameters."""
+    where = "bucket >= ? AND bucket < ?" + (" AND agent = ?" if agent is not None else "")
+    return where, [b0, b1] + ([agent] if agent is not None else [])
+
+
+def _flag(flags: dict[float, bool] | None, bucket: float, to_end: bool) -> None:
+    if flags is not None:
+        flags[bucket] = flags.get(bucket, False) or to_end
 
 
 def _keep_latest(best: dict[str, Any], row: dict[str, Any]) -> None:
