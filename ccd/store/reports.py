@@ -331,8 +331,12 @@ class ReportQueries:
               WHERE ts >= ? AND ts < ? AND queue IS NOT NULL AND queue != 'NONE' {qfilter}),
         k AS (SELECT j.*, {b} AS bucket, coalesce(th.t, ?) AS t, coalesce(th.s, ?) AS s,
                      CAST(j.data1 AS REAL) AS d1, CAST(j.data3 AS REAL) AS d3,
-                     (j.event = 'CONNECT' AND EXISTS (SELECT 1 FROM journal c WHERE c.callid = j.callid
-                        AND c.queue = j.queue AND c.event = 'CALLBACK')) AS is_cb
+                     -- CASE, not AND: SQLite evaluates both sides of an AND here, and the probe for
+                     -- a WRAPUPEND or sign-in row (callid 'NONE', as the ACD writes them) would visit
+                     -- every such row of the journal
+                     CASE WHEN j.event = 'CONNECT' THEN EXISTS (SELECT 1 FROM journal c
+                        WHERE c.callid = j.callid AND c.queue = j.queue AND c.event = 'CALLBACK') ELSE 0 END
+                        AS is_cb
               FROM j LEFT JOIN th ON th.queue = j.queue)
         SELECT queue, bucket,
           sum(event = 'ENTERQUEUE') AS offered,
