@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ccd.metrics.journal import HANDLED, WRAPUPEND, AgentTimes, WrapFor, agent_times, normalise
+from ccd.metrics.journal import HANDLED, WRAPUPEND, AgentTimes, WrapFor, agent_times, norm_agent
 
 ROLLUP = 900.0
 
@@ -121,26 +121,29 @@ def _drop_idle(times: dict[str, AgentTimes]) -> dict[str, AgentTimes]:
 
 
 def _sessions(
-    rows: list[_Row], t0: float, logged_at_t0: dict[str, bool]
+    rows: Iterable[tuple[float, str | None, str]], t0: float, logged_at_t0: dict[str, bool]
 ) -> dict[str, list[tuple[float, float | None]]]:
-    """Sign-in sessions from the sign-in/out rows of the period, as the walk builds them."""
+    """Sign-in sessions from the (ts, agent, event) sign-in/out rows of the period, oldest first, as
+    the walk builds them. Plain tuples, not `Row`s: a month of shifts is tens of thousands of rows,
+    and only these two events open or close a session."""
     out: dict[str, list[tuple[float, float | None]]] = {}
     logged = dict(logged_at_t0)
     for agent, on in logged.items():
         if on:
             out[agent] = [(t0, None)]
-    for r in normalise(rows):
-        if r.agent is None:
+    for ts, raw, event in rows:
+        agent = norm_agent(raw)
+        if agent is None:
             continue
-        s = out.setdefault(r.agent, [])
-        if r.event == "AGENTLOGIN":
-            if not logged.get(r.agent):
-                s.append((r.ts, None))
-            logged[r.agent] = True
-        elif r.event == "AGENTLOGOFF":
-            if logged.get(r.agent) and s and s[-1][1] is None:
-                s[-1] = (s[-1][0], r.ts)
-            logged[r.agent] = False
+        s = out.setdefault(agent, [])
+        if event == "AGENTLOGIN":
+            if not logged.get(agent):
+                s.append((ts, None))
+            logged[agent] = True
+        elif event == "AGENTLOGOFF":
+            if logged.get(agent) and s and s[-1][1] is None:
+                s[-1] = (s[-1][0], ts)
+            logged[agent] = False
     return out
 
 
@@ -302,7 +305,7 @@ async def rollup_agent_times(
 
     at_t0 = at_a0 if a0 == t0 else await q.state_at(t0, agents)
     logged = {a: s.get("l_event") == "AGENTLOGIN" for a, s in at_t0.items()}
-    for name, sessions in _sessions(_rows(await q.session_rows(t0, end, agent)), t0, logged).items():
+    for name, sessions in _sessions(await q.signin_rows(t0, end, agent), t0, logged).items():
         out.setdefault(name, AgentTimes(name)).sessions = sessions
     for name in sorted(whole):
         if agent is None or name == agent:
