@@ -62,16 +62,47 @@ def test_agent_in_tmux_shows_the_caller() -> None:
             text = screen()
             return "分机" in text or "ext 801" in text
 
-        # A person types the password; a loaded machine can drop keystrokes sent before the
-        # form has focus, so (like a person) try again if the login screen is still there.
+        # A person looks before typing, and the test does the same. Keys sent before the form has
+        # taken focus are lost on a loaded machine, so first type a probe and see it arrive in the
+        # agent ID field (focus selects the field's text, so the probe replaces it), then clear
+        # the field and type the ID again. Enter in the ID field moves focus to the password only
+        # when the form handles it, a moment later: pause, type the password, and see its dots
+        # before pressing Enter. Like a person, try again if the login screen stays.
+        def fields() -> list[str]:
+            return [ln for ln in screen().splitlines() if "▊" in ln and "▔" not in ln and "▁" not in ln]
+
+        def id_field() -> str:
+            return [*fields(), ""][0]
+
+        def password_field() -> str:
+            return [*fields(), "", ""][1]
+
+        for _probe in range(30):
+            _tmux("send-keys", "-t", pane_agent, "-l", "Z")
+            try:
+                _wait("the agent ID field to take keys", lambda: "Z" in id_field(), 3.0)
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError(screen())
+        _tmux("send-keys", "-t", pane_agent, "C-u")
+        _tmux("send-keys", "-t", pane_agent, "-l", "1001")
+        _wait("the agent ID to read 1001", lambda: "1001" in id_field() and "Z" not in id_field(), 10.0)
         for _attempt in range(3):
-            time.sleep(2.0)
             _tmux("send-keys", "-t", pane_agent, "Enter")  # agent ID is filled in: on to the password
+            time.sleep(1.0)
             _tmux("send-keys", "-t", pane_agent, "C-u")
             _tmux("send-keys", "-t", pane_agent, "-l", "1001")
+            try:
+                _wait(
+                    "the password's dots", lambda: "••••" in password_field() and "1001" in id_field(), 10.0
+                )
+            except AssertionError:
+                continue
             _tmux("send-keys", "-t", pane_agent, "Enter")
             try:
-                _wait("the main screen", on_main_screen, 20.0)
+                _wait("the main screen", on_main_screen, 30.0)
                 break
             except AssertionError:
                 if "Agent login" not in screen():
