@@ -4,9 +4,12 @@
  * soft-DSP telephony server runs them: every 20 ms, each channel's 160 samples go
  * through its own receivers.
  *
- *   spandsp_harness AUDIO.raw CHANNELS [dtmf]
+ *   spandsp_harness AUDIO.raw CHANNELS [dtmf|full]
  *
- * With "dtmf" only dtmf_rx runs (the figure usually quoted for spandsp).
+ * With "dtmf" only dtmf_rx runs (the figure usually quoted for spandsp). With "full" each
+ * channel also runs what ccd's tone detector does besides the plan's tones: fax CNG and CED
+ * detectors (modem_connect_tones_rx) and a level meter fed every sample (power_meter, the
+ * basis of voice activity and silence) -- a like-for-like reference, printed apart.
  * AUDIO.raw is int16 little-endian mono at 8 kHz; channel c reads it circularly from
  * offset c * 977 samples so the channels are not in lock-step. Prints one line of JSON:
  * channels, audio seconds per channel, CPU seconds (clock(), this process, one thread),
@@ -65,11 +68,12 @@ static super_tone_rx_descriptor_t *china_plan(void)
 int main(int argc, char *argv[])
 {
     if (argc != 3 && argc != 4) {
-        fprintf(stderr, "usage: %s AUDIO.raw CHANNELS [dtmf]\n", argv[0]);
+        fprintf(stderr, "usage: %s AUDIO.raw CHANNELS [dtmf|full]\n", argv[0]);
         return 2;
     }
     int channels = atoi(argv[2]);
     int with_tones = !(argc == 4 && strcmp(argv[3], "dtmf") == 0);
+    int full = argc == 4 && strcmp(argv[3], "full") == 0;
     if (channels < 1) {
         fprintf(stderr, "CHANNELS must be >= 1\n");
         return 2;
@@ -97,12 +101,21 @@ int main(int argc, char *argv[])
     super_tone_rx_descriptor_t *plan = china_plan();
     dtmf_rx_state_t **dtmf = calloc(channels, sizeof(*dtmf));
     super_tone_rx_state_t **tone = calloc(channels, sizeof(*tone));
+    modem_connect_tones_rx_state_t **cng = calloc(channels, sizeof(*cng));
+    modem_connect_tones_rx_state_t **ced = calloc(channels, sizeof(*ced));
+    power_meter_t **meter = calloc(channels, sizeof(*meter));
     long *pos = calloc(channels, sizeof(*pos));
     for (int c = 0; c < channels; c++) {
         dtmf[c] = dtmf_rx_init(NULL, on_digits, NULL);
         tone[c] = super_tone_rx_init(NULL, plan, on_tone, NULL);
+        if (full) {
+            cng[c] = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CNG, on_tone, NULL);
+            ced[c] = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CED, on_tone, NULL);
+            meter[c] = power_meter_init(NULL, 6);
+        }
         pos[c] = ((long) c * 977) % n;
     }
+    int64_t level_sum = 0;
     int16_t buf[CHUNK];
     clock_t t0 = clock();
     for (long i = 0; i < n; i += CHUNK) {
@@ -120,16 +133,30 @@ int main(int argc, char *argv[])
             dtmf_rx(dtmf[c], src, CHUNK);
             if (with_tones)
                 super_tone_rx(tone[c], src, CHUNK);
+            if (full) {
+                modem_connect_tones_rx(cng[c], src, CHUNK);
+                modem_connect_tones_rx(ced[c], src, CHUNK);
+                for (int k = 0; k < CHUNK; k++)
+                    level_sum += power_meter_update(meter[c], src[k]);
+            }
             pos[c] = (p + CHUNK) % n;
         }
     }
     double cpu = (double) (clock() - t0) / CLOCKS_PER_SEC;
-    printf("{\"channels\": %d, \"seconds\": %.3f, \"cpu\": %.6f, \"digits\": %ld, \"tone_reports\": %ld, \"tones\": %d}\n",
-           channels, (double) n / 8000.0, cpu, digits_seen, tones_seen, with_tones);
+    printf("{\"channels\": %d, \"seconds\": %.3f, \"cpu\": %.6f, \"digits\": %ld, \"tone_reports\": %ld, \"tones\": %d, \"full\": %d, \"level_sum\": %lld}\n",
+           channels, (double) n / 8000.0, cpu, digits_seen, tones_seen, with_tones, full, (long long) level_sum);
     for (int c = 0; c < channels; c++) {
         dtmf_rx_free(dtmf[c]);
         super_tone_rx_free(tone[c]);
+        if (full) {
+            modem_connect_tones_rx_free(cng[c]);
+            modem_connect_tones_rx_free(ced[c]);
+            power_meter_free(meter[c]);
+        }
     }
+    free(cng);
+    free(ced);
+    free(meter);
     super_tone_rx_free_descriptor(plan);
     free(dtmf);
     free(tone);
