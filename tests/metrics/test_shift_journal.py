@@ -26,6 +26,7 @@ from ccd.store.migrations import MIGRATIONS
 from ccd.store.reports import AgentRollups, ReportQueries
 from tests.metrics.scenario import DAY, journal_tuples
 from tests.metrics.test_agent_runs_parity import TOML, assert_same
+from tests.store.migration_helpers import ccd_before
 
 DAYS = 3
 # agent -> (shift start, hours after local midnight; lunch signed out (split shift)?)
@@ -180,9 +181,7 @@ async def test_a_database_from_before_migration_7_gets_the_index(
     path = tmp_path / "old.db"
     rows = shift_rows(random.Random(6))
     now = rows[-1].ts + 60
-    with monkeypatch.context() as m:
-        for number in [n for n in MIGRATIONS if n >= 7]:
-            m.delitem(MIGRATIONS, number)
+    with ccd_before(monkeypatch, 7):
         store = await Store.open(path, VirtualClock(now))
         try:
             await store.journal.append_many(journal_tuples(rows))

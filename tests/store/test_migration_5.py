@@ -13,7 +13,7 @@ import pytest
 
 from ccd.clock import VirtualClock
 from ccd.store import Store
-from ccd.store.migrations import MIGRATIONS, rebuild_rollups_sql
+from ccd.store.migrations import MIGRATIONS
 from tests.metrics.scenario import journal_tuples
 from tests.metrics.test_wait_twins_parity import assert_twins_follow, office_days
 from tests.reports.test_rollup_callers import (
@@ -24,6 +24,7 @@ from tests.reports.test_rollup_callers import (
     assert_rollups_equal_cdrs,
     fill,
 )
+from tests.store.migration_helpers import ccd_before, rebuild_rollups_like_the_bench
 
 NEW_TABLES = ("rollup_caller_day", "rollup_caller_week", "rollup_waits_hour", "rollup_waits_day")
 
@@ -38,9 +39,7 @@ def tables(path: Path) -> set[str]:
 
 async def old_database(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database as ccd wrote it before migration 5: customers, calls, a few days of journal."""
-    with monkeypatch.context() as m:
-        for number in [n for n in MIGRATIONS if n >= 5]:  # 5 and any later one: ccd before 5
-            m.delitem(MIGRATIONS, number)
+    with ccd_before(monkeypatch, 5):
         store = await Store.open(path, VirtualClock(DAY + SPAN))
         try:
             assert await store.migrations() == [1, 2, 3, 4]
@@ -107,17 +106,7 @@ async def test_one_pass_rebuild_equals_the_triggers(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         kept = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall() for t in NEW_TABLES}
-        triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-        for name, _ in triggers:
-            conn.execute(f'DROP TRIGGER "{name}"')
-        rollups = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for t in rollups:
-            if (t.startswith("rollup_") and t != "rollup_seq") or t == "agent_now":
-                conn.execute(f"DELETE FROM {t}")
-        for sql in rebuild_rollups_sql():
-            conn.execute(sql)
-        for _, sql in triggers:
-            conn.execute(sql)
+        rebuild_rollups_like_the_bench(conn)
         built = {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4").fetchall() for t in NEW_TABLES}
     finally:
         conn.close()

@@ -16,7 +16,7 @@ import pytest
 from ccd.clock import VirtualClock
 from ccd.config import config_from_text
 from ccd.store import Store
-from ccd.store.migrations import MIGRATIONS, rebuild_rollups_sql
+from ccd.store.migrations import MIGRATIONS
 from ccd.store.reports import ReportQueries
 from tests.metrics.scenario import journal_tuples
 from tests.metrics.test_agent_runs_parity import (
@@ -27,6 +27,7 @@ from tests.metrics.test_agent_runs_parity import (
     periods,
     written_with_breaks,
 )
+from tests.store.migration_helpers import ccd_before, rebuild_rollups_like_the_bench
 
 BREAKS = "SELECT agent, start, healed FROM rollup_agent_breaks ORDER BY 1, 2, 3"
 # The survey report's figures counted straight from the calls
@@ -90,9 +91,7 @@ async def test_an_older_database_upgrades_and_backfills(
 ) -> None:
     rows, written, now = written_with_breaks(13)
     old = tmp_path / "old.db"
-    with monkeypatch.context() as m:
-        for number in [n for n in MIGRATIONS if n >= 6]:  # a database from before migration 6
-            m.delitem(MIGRATIONS, number)
+    with ccd_before(monkeypatch, 6):
         store = await Store.open(old, VirtualClock(now))
         try:
             assert await store.migrations() == [1, 2, 3, 4, 5]
@@ -146,16 +145,7 @@ async def test_one_pass_rebuild_equals_the_trigger(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         kept = conn.execute(BREAKS).fetchall()
-        triggers = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
-        for name, _ in triggers:
-            conn.execute(f'DROP TRIGGER "{name}"')
-        for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-            if (t.startswith("rollup_") and t != "rollup_seq") or t == "agent_now":
-                conn.execute(f"DELETE FROM {t}")
-        for sql in rebuild_rollups_sql():
-            conn.execute(sql)
-        for _, sql in triggers:
-            conn.execute(sql)
+        rebuild_rollups_like_the_bench(conn)
         built = conn.execute(BREAKS).fetchall()
     finally:
         conn.close()
