@@ -66,13 +66,17 @@ async def test_an_older_database_upgrades_and_backfills(
         after = tables(path)
         assert set(NEW_TABLES) <= after
         assert "calls_customer_start" in after and "calls_customer" not in after
-        assert_rollups_equal_cdrs(path, "backfilled")
-        conn = sqlite3.connect(path)
-        try:
-            assert_twins_follow(conn, "backfilled")
-        finally:
-            conn.close()
-        await assert_report_equals_cdrs(store, "backfilled")
+
+        async def all_agree(when: str) -> None:
+            assert_rollups_equal_cdrs(path, when)
+            conn = sqlite3.connect(path)
+            try:
+                assert_twins_follow(conn, when)
+            finally:
+                conn.close()
+            await assert_report_equals_cdrs(store, when)
+
+        await all_agree("backfilled")
 
         # from here on the triggers keep them
         customers = await store._db.fetchall("SELECT id FROM customers")
@@ -82,13 +86,7 @@ async def test_an_older_database_upgrades_and_backfills(
         await store.journal.append_many(
             journal_tuples([r for r in office_days(5, True, 1.0) if r.ts > DAY + 3 * 30 * 3600])
         )
-        assert_rollups_equal_cdrs(path, "after the upgrade")
-        conn = sqlite3.connect(path)
-        try:
-            assert_twins_follow(conn, "after the upgrade")
-        finally:
-            conn.close()
-        await assert_report_equals_cdrs(store, "after the upgrade")
+        await all_agree("after the upgrade")
     finally:
         await store.close()
 

@@ -103,11 +103,7 @@ async def test_an_older_database_upgrades_and_backfills(
 
     # what the trigger keeps when it is there from the start: the same rows written in the same order
     kept = tmp_path / "kept.db"
-    store = await Store.open(kept, VirtualClock(now))
-    try:
-        await store.journal.append_many(journal_tuples(written))
-    finally:
-        await store.close()
+    await journal_database(kept, written, now)
     assert len(breaks_of(kept)) >= 3
 
     cfg = config_from_text(TOML)
@@ -133,15 +129,20 @@ async def test_an_older_database_upgrades_and_backfills(
         await store.close()
 
 
-async def test_one_pass_rebuild_equals_the_trigger(tmp_path: Path) -> None:
-    """What bench/wallboard.py does: rows loaded with the triggers off, every rollup rebuilt."""
-    _, written, now = written_with_breaks(14)
-    path = tmp_path / "r.db"
+async def journal_database(path: Path, written: list, now: float) -> None:
+    """A database of this ccd holding `written` journal rows, as the daemon wrote them."""
     store = await Store.open(path, VirtualClock(now))
     try:
         await store.journal.append_many(journal_tuples(written))
     finally:
         await store.close()
+
+
+async def test_one_pass_rebuild_equals_the_trigger(tmp_path: Path) -> None:
+    """What bench/wallboard.py does: rows loaded with the triggers off, every rollup rebuilt."""
+    _, written, now = written_with_breaks(14)
+    path = tmp_path / "r.db"
+    await journal_database(path, written, now)
     conn = sqlite3.connect(path)
     try:
         kept = conn.execute(BREAKS).fetchall()
