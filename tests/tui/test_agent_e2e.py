@@ -60,3 +60,37 @@ async def test_offered_pop_answer_note_hangup_wrapup_ready(office_daemon: Daemon
         if app.model.state == "wrap_up":
             await pilot.press("w")
             await until(pilot, lambda: app.model.state == "ready", daemon=office_daemon)
+
+
+async def test_login_typed_at_the_keyboard(office_daemon: Daemon) -> None:
+    """`ccd agent --user 1001`: the cursor waits in the password field; a wrong password is refused
+    and cleared, the right one opens the main screen. With no --user, Enter in the ID field goes
+    on to the password, and Enter with no ID asks for one."""
+    from textual.widgets import Input, Static
+
+    app = AgentApp(office_daemon.config.daemon.socket, user="1001", now=office_daemon.clock.wall, tz=CHINA_TZ)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.focused is not None)
+        assert app.focused is app.screen.query_one("#password", Input)
+        assert app.screen.query_one("#user", Input).value == "1001"
+        await pilot.press(*"wrong", "enter")
+        status = app.screen.query_one("#login-status", Static)
+        await until(pilot, lambda: "✗" in str(status.render()), daemon=office_daemon)
+        assert app.screen.query_one("#password", Input).value == ""
+        assert not isinstance(app.screen, MainScreen)
+        await pilot.press(*"1001", "enter")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), daemon=office_daemon)
+
+    app = AgentApp(office_daemon.config.daemon.socket, now=office_daemon.clock.wall, tz=CHINA_TZ)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.focused is not None)
+        user = app.screen.query_one("#user", Input)
+        assert app.focused is user
+        await pilot.press("tab", "enter")  # the password field, Enter with no agent ID
+        await until(pilot, lambda: app.focused is user)
+        assert "Enter your agent ID" in str(app.screen.query_one("#login-status", Static).render())
+        await pilot.press(*"1002", "enter")
+        await until(pilot, lambda: app.focused is app.screen.query_one("#password", Input))
+        await pilot.press(*"1002", "enter")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen), daemon=office_daemon)
+        assert app.model.login == "1002"

@@ -62,44 +62,29 @@ def test_agent_in_tmux_shows_the_caller() -> None:
             text = screen()
             return "分机" in text or "ext 801" in text
 
-        # A person looks before typing, and the test does the same. Keys sent before the form has
-        # taken focus are lost on a loaded machine, so first type a probe and see it arrive in the
-        # agent ID field (focus selects the field's text, so the probe replaces it), then clear
-        # the field and type the ID again. Enter in the ID field moves focus to the password only
-        # when the form handles it, a moment later: pause, type the password, and see its dots
-        # before pressing Enter. Like a person, try again if the login screen stays.
-        def fields() -> list[str]:
-            return [ln for ln in screen().splitlines() if "▊" in ln and "▔" not in ln and "▁" not in ln]
-
-        def id_field() -> str:
-            return [*fields(), ""][0]
-
+        # `--user 1001` fills in the agent ID and puts the cursor in the password field, so the
+        # agent types the password and Enter. A person looks before typing, and so does the test:
+        # keys sent before the form has focus are lost on a loaded machine, so it types a probe
+        # until its dot shows, clears it, types the password, sees four dots, then presses Enter.
         def password_field() -> str:
-            return [*fields(), "", ""][1]
+            rows = [ln for ln in screen().splitlines() if "▊" in ln and "▔" not in ln and "▁" not in ln]
+            return [*rows, "", ""][1]
 
-        for _probe in range(30):
-            _tmux("send-keys", "-t", pane_agent, "-l", "Z")
-            try:
-                _wait("the agent ID field to take keys", lambda: "Z" in id_field(), 3.0)
-                break
-            except AssertionError:
-                continue
-        else:
-            raise AssertionError(screen())
-        _tmux("send-keys", "-t", pane_agent, "C-u")
-        _tmux("send-keys", "-t", pane_agent, "-l", "1001")
-        _wait("the agent ID to read 1001", lambda: "1001" in id_field() and "Z" not in id_field(), 10.0)
         for _attempt in range(3):
-            _tmux("send-keys", "-t", pane_agent, "Enter")  # agent ID is filled in: on to the password
-            time.sleep(1.0)
+            for _probe in range(30):
+                _tmux("send-keys", "-t", pane_agent, "-l", "Z")
+                try:
+                    _wait("the password field to take keys", lambda: "•" in password_field(), 3.0)
+                    break
+                except AssertionError:
+                    continue
+            else:
+                raise AssertionError(screen())
             _tmux("send-keys", "-t", pane_agent, "C-u")
+            _wait("the password field to clear", lambda: "•" not in password_field(), 10.0)
             _tmux("send-keys", "-t", pane_agent, "-l", "1001")
-            try:
-                _wait(
-                    "the password's dots", lambda: "••••" in password_field() and "1001" in id_field(), 10.0
-                )
-            except AssertionError:
-                continue
+            _wait("the password's four dots", lambda: "••••" in password_field() and "•••••" not in password_field(), 10.0)
+            assert "1001" in screen(), "the agent ID from --user is in its field"
             _tmux("send-keys", "-t", pane_agent, "Enter")
             try:
                 _wait("the main screen", on_main_screen, 30.0)

@@ -31,6 +31,10 @@ class LoginScreen(Screen[None]):
         super().__init__()
         self.user = user
         self.socket = socket
+        if user:
+            # `ccd agent --user 1001` already says who: the cursor waits in the password field, so
+            # the agent types the password and Enter, with no focus change to race on a slow machine.
+            self.AUTO_FOCUS = "#password"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="login-box"):

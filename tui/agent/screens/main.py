@@ -186,13 +186,13 @@ class MainScreen(Screen[None]):
         if changed:
             self.refresh_bar()
         if name == "call.ended" and "call" in changed:
-            self.run_worker(self.refresh_side(), group="side", exclusive=True)
+            self.run_worker(self.refresh_side, group="side", exclusive=True)
         if (
             name in ("call.answered", "call.ended")
             and "call" in changed
             and self.agent_app.has_agent_commands
         ):
-            self.run_worker(self._resync_state(), group="resync", exclusive=True)
+            self.run_worker(self._resync_state, group="resync", exclusive=True)
 
     async def _resync_state(self) -> None:
         app = self.agent_app
