@@ -83,7 +83,11 @@ def test_agent_in_tmux_shows_the_caller() -> None:
             _tmux("send-keys", "-t", pane_agent, "C-u")
             _wait("the password field to clear", lambda: "•" not in password_field(), 10.0)
             _tmux("send-keys", "-t", pane_agent, "-l", "1001")
-            _wait("the password's four dots", lambda: "••••" in password_field() and "•••••" not in password_field(), 10.0)
+            _wait(
+                "the password's four dots",
+                lambda: "••••" in password_field() and "•••••" not in password_field(),
+                10.0,
+            )
             assert "1001" in screen(), "the agent ID from --user is in its field"
             _tmux("send-keys", "-t", pane_agent, "Enter")
             try:
