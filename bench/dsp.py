@@ -8,8 +8,9 @@ speech-like audio, noise), each line reading it from its own offset:
 
 * ccd single-line form — one `DtmfDetector` + one `ToneDetector` per line, fed 160-sample
   (20 ms) blocks, as a driver without batching would.
-* ccd batched — `LineBankDsp(channels, plan)` fed one contiguous (channels, 160) int16 block per
-  20 ms, as the daemon's media loop hands it over, at 32, 128 and 1024 channels.
+* ccd batched — `LineBankDsp(channels, plan)` fed one contiguous (channels, 320) int16 block per
+  40 ms, as the daemon hands it over (its DSP runs every `DAEMON_FRAMES` = 2 ticks of 20 ms), at 32,
+  128 and 1024 channels.
 * spandsp — `dtmf_rx` + `super_tone_rx` (China plan) per channel, in C, compiled here from
   `bench/spandsp_harness.c` into `bench/_build/` when a C compiler and libspandsp are installed
   (plus `dtmf_rx` alone for reference, the figure usually quoted for spandsp). The C loop calls
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ccd.dsp.dtmf import DtmfDetector, dtmf_generate  # noqa: E402
-from ccd.dsp.linebank import LineBankDsp  # noqa: E402
+from ccd.dsp.linebank import DAEMON_FRAMES, LineBankDsp  # noqa: E402
 from ccd.dsp.noise import add_noise, speech_like  # noqa: E402
 from ccd.dsp.tones import ToneDetector, get_plan, tone_generate  # noqa: E402
 
@@ -104,13 +105,14 @@ def bench_single(signal: np.ndarray, lines: int) -> tuple[float, int]:
 def bench_batched(signal: np.ndarray, channels: int, seconds: float) -> tuple[float, int]:
     """(real-time lines per core, events) for one LineBankDsp over `channels` lines.
 
-    Each 20 ms block is a contiguous (channels, 160) int16 array, as the daemon's media loop
-    hands it over (`rx_all`, filled from the drivers every tick); the blocks are cut before the
+    Each block is a contiguous (channels, DAEMON_FRAMES * 160) int16 array, as the daemon hands it
+    over (`rx_all` of DAEMON_FRAMES ticks, filled from the drivers); the blocks are cut before the
     clock starts, as the C harness's audio is loaded before its clock starts.
     """
-    n = min(signal.size, int(seconds * RATE) // FRAME * FRAME)
+    blk = DAEMON_FRAMES * FRAME
+    n = min(signal.size, int(seconds * RATE) // blk * blk)
     frames = np.ascontiguousarray(
-        _views(signal, channels)[:, :n].reshape(channels, n // FRAME, FRAME).transpose(1, 0, 2)
+        _views(signal, channels)[:, :n].reshape(channels, n // blk, blk).transpose(1, 0, 2)
     )
     bank = LineBankDsp(channels, get_plan("cn"))
     events = 0

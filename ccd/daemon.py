@@ -41,6 +41,7 @@ from ccd.drivers.base import (
     UnsupportedCommand,
     load_driver_class,
 )
+from ccd.dsp.linebank import DAEMON_FRAMES
 from ccd.telephony.engine import DriverCommand, Engine, Persist, Publish
 from ccd.telephony.line import Line, LineState
 from ccd.telephony.media import Media
@@ -240,6 +241,8 @@ class Daemon:
             answer_timeout=cfg.daemon.answer_timeout,
         )
         self._tx = np.zeros((max(self.rows, 1), FRAME), dtype=np.int16)
+        self._dsp_rx = np.zeros((max(self.rows, 1), DAEMON_FRAMES * FRAME), dtype=np.int16)
+        self._dsp_fill = 0  # ticks of audio waiting in _dsp_rx (caller-ID FSK still runs every tick)
         self.engine.prompts = self._prompt_library()
         for profile in cfg.line_profiles:
             self.apply_line_profile(profile)
@@ -525,12 +528,18 @@ class Daemon:
     def _run_dsp(self, rx_all: np.ndarray, now: float) -> None:
         engine = self.engine
         assert engine is not None
-        for row, event in self.dsp.process(rx_all):
-            self._dsp_event(row, event, now)
-        for bank, row in self._line_dsp.values():  # lines with a measured tone plan of their own
-            for _, event in bank.process(rx_all[row : row + 1]):
-                if not hasattr(event, "digit"):
-                    self._dsp_event(row, event, now)
+        k = self._dsp_fill
+        self._dsp_rx[:, k * FRAME : (k + 1) * FRAME] = rx_all
+        self._dsp_fill = k = k + 1
+        if k == DAEMON_FRAMES:
+            self._dsp_fill = 0
+            block = self._dsp_rx
+            for row, event in self.dsp.process(block):
+                self._dsp_event(row, event, now)
+            for bank, row in self._line_dsp.values():  # lines with a measured tone plan of their own
+                for _, event in bank.process(block[row : row + 1]):
+                    if not hasattr(event, "digit"):
+                        self._dsp_event(row, event, now)
         # FSK caller ID: only trunks that are ringing and still waiting for it
         for line in self.lines.values():
             if line.kind is not LineKind.TRUNK or not line.caps.audio or line.caps.hw_caller_id:

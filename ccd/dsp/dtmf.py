@@ -31,7 +31,9 @@ How the receiver decides, and why:
   hops), reaches `CONFIRM_SPAN` hops: a 40 ms tone gives 3 to 4, a 23 ms burst at most 2.3.
 * Decisions are made one window late (the forward phase needs the next window); the decision
   itself is a few vectorised steps over channels, and Python runs per channel only when a digit
-  ends. `DtmfDetector` (one line) runs the same rules on plain Python floats, since numpy's
+  ends. The batched engine takes up to MAX_FRAMES frames per pass (the daemon hands it 40 ms):
+  their windows are screened and decided together, so the fixed cost of its numpy calls is paid
+  once per pass; the state machine still steps window by window, so the events are the same. `DtmfDetector` (one line) runs the same rules on plain Python floats, since numpy's
   per-call overhead is what a single line pays for; a test checks both give the same events.
 
 Events are reported when the digit ends (the end sample is then known); `current` gives the digit
@@ -62,6 +64,7 @@ _FREQS_OF = {_KEYPAD[lo][hi]: (LOW_FREQS[lo], HIGH_FREQS[hi]) for lo in range(4)
 WIN = 160  # analysis window, 20 ms
 HOP = 80  # window spacing, 10 ms
 FRAME = 160  # one matrix product per 20 ms frame: two new windows
+MAX_FRAMES = 4  # frames decided together by the batched receiver (it is handed up to 80 ms)
 
 # Decision thresholds (see module docstring). Levels per tone in dBm0.
 FLOOR_DBM0 = -31.0  # strict: both tones at least this (spec: accept -26, reject -35 and below)
@@ -154,21 +157,17 @@ def _bases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
     w2 = (w * w)[:, None]
     energy = np.concatenate([place_rows(FRAME, 0, w2[HOP:]), w2, place_rows(FRAME, HOP, w2[:HOP])], axis=1)
     harm = dft_basis(_HARMONICS, w, SAMPLE_RATE)[:, :16]  # (160, 16): re(8), im(8)
-    # Harmonics of the two windows decided at frame b from the samples of frames b-1 and b:
-    # window 2b-1 is frame b-1, window 2b straddles the two.
-    harm2 = np.concatenate([place_rows(2 * FRAME, 0, harm), place_rows(2 * FRAME, HOP, harm)], axis=1)
     return (
         win.astype(np.float32),
         frame.astype(np.float32),
         energy.astype(np.float32),
         harm.astype(np.float32),
-        harm2.astype(np.float32),
     )
 
 
-_WBASIS, _FBASIS, _EBASIS, _HBASIS, _H2BASIS = (
-    _bases()
-)  # (160, 17), (160, 51), (160, 3), (160, 16), (320, 32)
+_WBASIS, _FBASIS, _EBASIS, _HBASIS = _bases()  # (160, 17), (160, 51), (160, 3), (160, 16)
+# Harmonics of the windows decided with F new frames, from the samples of frames b-1 .. b+F-1:
+# window 2b-1 is frame b-1, the next ones start 80 samples apart. F = 1: (320, 32); F = 2: (480, 64).
 
 
 def _line_bases() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,24 +224,24 @@ def _start_sample(j0: int, a0: float, mx: float) -> int:
 
 
 def _screen(w: np.ndarray, en: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Screen of two windows per channel, `w` (n, 2, 17), energies `en` (n, 2): bin powers and DC^2
-    as rows (9, 2n), then the low and high group peaks, band, ratio, weaker tone and 'could start
-    a digit' (each (n, 2)).
+    """Screen of W windows per channel, `w` (n, W, 17) or (n, W/2, 2, 17), energies `en` (n, W): bin powers and DC^2
+    as rows (9, W n), then the low and high group peaks, band, ratio, weaker tone and 'could start
+    a digit' (each (n, W)).
 
     Channels are rows of `w`: a gather of the few channels that need a decision is a copy of
     whole rows. The bin powers come out of one small product of the squared windows with a 0/1
     matrix (re^2 + im^2 per bin, and DC^2), as rows, so what follows runs along contiguous rows.
     """
-    n = w.shape[0]
-    q = _SQ9_T @ np.square(w).reshape(2 * n, _NW).T
+    n, nw = en.shape
+    q = _SQ9_T @ np.square(w).reshape(nw * n, _NW).T
     lo = np.maximum(np.maximum(q[0], q[1]), np.maximum(q[2], q[3]))
     hi = np.maximum(np.maximum(q[4], q[5]), np.maximum(q[6], q[7]))
     band = lo + hi
-    e_ac = np.maximum(en.reshape(2 * n) - q[8] / _SW2, 1e-9)
+    e_ac = np.maximum(en.reshape(nw * n) - q[8] / _SW2, 1e-9)
     ratio = band * _NORM / e_ac
     pmin = np.minimum(lo, hi)
     strictish = (ratio >= RATIO_STRICT) & (pmin >= _P_FLOOR)
-    r = (n, 2)
+    r = (n, nw)
     return (
         q,
         lo.reshape(r),
@@ -362,56 +361,91 @@ class _DtmfBank:
     def feed(self, block: np.ndarray) -> list[tuple[int, DtmfEvent]]:
         """Process a float32 (channels, n) block; return the digits that ended as (channel, event)."""
         out: list[tuple[int, DtmfEvent]] = []
-        for x in self._framer.frames(block):
-            self.analyse(x, x @ _FBASIS, np.square(x) @ _EBASIS, out)
+        frames = self._framer.frames(block)
+        c = self.channels
+        for i in range(0, len(frames), MAX_FRAMES):
+            xs = frames[i : i + MAX_FRAMES]
+            x = np.stack(xs, axis=1).reshape(-1, FRAME)  # rows: channel, frame
+            y = (x @ _FBASIS).reshape(c, len(xs), -1)
+            self.analyse_frames(xs, y, (np.square(x) @ _EBASIS).reshape(c, len(xs), -1), out)
         return out
 
-    def analyse(self, x: np.ndarray, y: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]) -> None:
-        """One frame `x` (C, 160) from its products, channels as rows: `y` (C, 51) is `x @ _FBASIS`
-        (the frame's share of windows 2b, 2b+1, 2b+2; it may be a column slice of a wider product,
-        and window 2b's part is completed in place) and `e` (C, 3) is `x**2 @ _EBASIS`. `x` is kept
-        (not copied) for the next frame's harmonics."""
-        c = self.channels
-        np.add(y[:, :_NW], self._carry, out=y[:, :_NW])  # window 2b: its first half came last frame
-        w = y[:, : 2 * _NW].reshape(c, 2, _NW)  # windows 2b, 2b+1 (a view)
-        self._carry = y[:, 2 * _NW : 3 * _NW]
-        en = np.empty((c, 2), dtype=np.float32)
-        np.add(self._ecarry, e[:, 0], out=en[:, 0])
-        en[:, 1] = e[:, 1]
-        self._ecarry = e[:, 2]
+    def analyse_frames(
+        self, xs: list[np.ndarray], y: np.ndarray, e: np.ndarray, out: list[tuple[int, DtmfEvent]]
+    ) -> None:
+        """F consecutive frames `xs` (each (C, 160), channels as rows; 1 <= F <= MAX_FRAMES) from
+        their products, channels first: `y` (C, F, >= 51) is each frame @ `_FBASIS` (its share of
+        windows 2b, 2b+1, 2b+2; extra columns are ignored; window 2b's part is completed in place)
+        and `e` (C, F, >= 3) each frame squared @ `_EBASIS`. The frames are kept (not copied) for
+        the next call's harmonics.
+
+        Several frames per call give the same events as one at a time: their 2F new windows are
+        screened together and decided in one pass over the channels that need it in any of them,
+        so the fixed cost of the per-call numpy work is paid once per F frames.
+        """
+        c, f = self.channels, len(xs)
+        carry = self._carry
+        for j in range(f):  # window 2b+2j: its first half came with the frame before
+            np.add(y[:, j, :_NW], carry, out=y[:, j, :_NW])
+            carry = y[:, j, 2 * _NW : 3 * _NW]
+        self._carry = carry
+        w = y[:, :, : 2 * _NW].reshape(c, f, 2, _NW)  # windows 2b .. 2b+2F-1 (a view)
+        en = np.empty((c, f, 2), dtype=np.float32)
+        np.add(e[:, 0, 0], self._ecarry, out=en[:, 0, 0])
+        np.add(e[:, 1:, 0], e[:, :-1, 2], out=en[:, 1:, 0])
+        en[:, :, 1] = e[:, :, 1]
+        self._ecarry = e[:, -1, 2]
+        self._decide_windows(w, en.reshape(c, 2 * f), tuple(xs), out)
+
+    def _decide_windows(
+        self, w: np.ndarray, en: np.ndarray, xs: tuple[np.ndarray, ...], out: list[tuple[int, DtmfEvent]]
+    ) -> None:
+        """The new windows `w` (C, F, 2, 17) of frames `xs` and their energies `en` (C, W), W = 2F:
+        screen them, then decide windows 2b-1 .. 2b+W-2 (each needs the next one's phase) for
+        the channels where something can happen."""
+        nw = en.shape[1]
         ss = _screen(w, en)[-1]
         if not self._all_enabled:
             ss &= self._enabled[:, None]  # a disabled line starts no digit: skip its decisions
-        a0, a1 = bool(ss[:, 0].any()), bool(ss[:, 1].any())
+        a0 = bool(ss[:, : nw - 1].any())
+        a1 = bool(ss[:, nw - 1].any())
         ss_prev, any_prev = self._ss, self._ss_any
         w_prev, en_prev, x_prev = self._w, self._en, self._x
-        self._w, self._en, self._x, self._ss, self._ss_any = w, en, x, ss[:, 1], a1
-        k0 = 2 * self._b - 1  # windows decided now: k0 (the last frame's 2b+1) and k0 + 1 (2b)
-        self._b += 1
+        self._w, self._en, self._x, self._ss, self._ss_any = (
+            w[:, -1],
+            en[:, nw - 2 :],
+            xs[-1],
+            ss[:, nw - 1],
+            a1,
+        )
+        k0 = 2 * self._b - 1  # first window decided now: the last frame's 2b+1
+        self._b += len(xs)
         if not self._nrun and not (any_prev or a0):
             return  # no digit running and none can start: nothing else to look at
         keep = ss_prev | ss[:, 0]
+        for j in range(1, nw - 1):
+            keep |= ss[:, j]
         if self._nrun:
             keep |= self._run >= 0
         idx = np.flatnonzero(keep)
-        s = np.concatenate((w_prev[idx], w[idx]), axis=1)  # (n, 4, 17): windows k0-1 .. k0+2
-        en2 = np.empty((idx.size, 2), dtype=np.float32)
+        s = np.concatenate((w_prev[idx], w[idx].reshape(idx.size, nw, _NW)), axis=1)  # windows k0-1 .. k0+W
+        en2 = np.empty((idx.size, nw), dtype=np.float32)
         en2[:, 0] = en_prev[idx, 1]
-        en2[:, 1] = en[idx, 0]
-        d, strict, amp = _decide_bank(s, en2, x_prev, x, idx, self._enabled[idx], self._run[idx])
+        en2[:, 1:] = en[idx, : nw - 1]
+        d, strict, amp = _decide_bank(s, en2, (x_prev, *xs), idx, self._enabled[idx], self._run[idx])
         self._advance(idx, k0, d, strict, amp, out)
 
     def _advance(
         self, idx: np.ndarray, k0: int, d: np.ndarray, strict: np.ndarray, amp: np.ndarray, out: list
     ) -> None:
-        """Windows k0 and k0+1 of the state machine for channels `idx` (the only ones where
+        """Windows k0, k0+1 (.. k0+3 for a pair of frames) of the state machine for channels `idx` (the only ones where
         anything can happen: every running digit and every possible start) — the rules of
         `_DtmfLine._step`, on the channels' state gathered into small arrays."""
         st = self._st[idx]  # (n, 6) copy; the names are views of its columns
         run, lh, j0, a0, sm, mx = st.T
         conf = self._conf[idx]
         moved = False
-        for j in (0, 1):
+        for j in range(d.shape[1]):
             k = k0 + j
             if k <= self._neutral_until:
                 continue
@@ -537,57 +571,63 @@ def _both_groups(m: np.ndarray) -> np.ndarray:
 def _decide_bank(
     s: np.ndarray,
     en: np.ndarray,
-    x_prev: np.ndarray,
-    x: np.ndarray,
+    frames: tuple[np.ndarray, ...],
     idx: np.ndarray,
     enabled: np.ndarray,
     run: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(digit or -1, strict, amplitude) per window, each (n, 2): the rules of `_decide` below,
-    vectorised over the channels `idx`.
+    """(digit or -1, strict, amplitude) per window, each (n, W): the rules of `_decide` below,
+    vectorised over the channels `idx` and the W windows decided (2 per frame).
 
-    `s` (n, 4, 17): windows k0-1 .. k0+2; `en` (n, 2): energies of windows k0, k0+1; `x_prev`,
-    `x`: the last and this frame's samples of every channel; `run`: each channel's running digit.
+    `s` (n, W+2, 17): windows k0-1 .. k0+W; `en` (n, W): energies of windows k0 .. k0+W-1;
+    `frames`: the last frame's and this call's frames' samples of every channel (windows k0, k0+1,
+    ... start 80 samples apart from the first of them); `run`: each channel's running digit.
     The strict test only matters where a window does not continue the running digit (a digit
     starts, or an unconfirmed one gives way), so second harmonics are computed only for those
     channels — a few per frame — and `strict` of a window that continues its digit is left
     without the harmonic test (the state machine does not read it there).
     """
-    n = s.shape[0]
-    q, lo, hi, band, ratio, pmin, strictish = _screen(s[:, 1:3], en)
-    p4 = q[:8].T.reshape(n, 2, 2, 4)  # bin powers by window, group, bin
+    n, nw = en.shape
+    q, lo, hi, band, ratio, pmin, strictish = _screen(s[:, 1 : nw + 1], en)
+    p4 = q[:8].T.reshape(n, nw, 2, 4)  # bin powers by window, group, bin
     gt = _over(p4, lo, hi, PEAK_LOOSE)
     # A group's four bins as the bytes of one uint32 (see _one_each): counts and positions in a
     # few integer operations instead of reductions over an axis of four.
     g32 = gt.view(np.uint32)[..., 0]  # (n, 2 windows, 2 groups)
     peak_l = _one_each(g32)
-    sel = gt.reshape(n, 2, 8)
+    sel = gt.reshape(n, nw, 8)
     pos = (g32 * _BYTE_POS) >> 24  # index of the set byte when there is one
     digit = (pos[..., 0] * 4 + pos[..., 1]).astype(np.int64)  # row * 4 + column
     tw = hi / np.maximum(lo, 1e-30)
     # Phase advance of each bin from window to window: back (k-1 -> k) and forward (k -> k+1).
-    z = np.empty((n, 4, 8), dtype=np.complex64)
+    z = np.empty((n, nw + 2, 8), dtype=np.complex64)
     z.real = s[:, :, 0:8]
     z.imag = s[:, :, 8:16]
     adv = z[:, 1:] * z[:, :-1].conj()
     adv *= _ROT
-    okb = adv.real >= _COS * np.abs(adv)  # (n, 3, 8)
-    f_loose = _both_groups((okb[:, :2] | okb[:, 1:]) & sel)
+    okb = adv.real >= _COS * np.abs(adv)  # (n, W+1, 8): window j's back is j, its forward j+1
+    f_loose = _both_groups((okb[:, :nw] | okb[:, 1:]) & sel)
     loose = (ratio >= RATIO_LOOSE) & (pmin >= _P_LOOSE) & peak_l & f_loose
     loose &= (tw >= _TW_L[0]) & (tw <= _TW_L[1])
     loose &= enabled[:, None]
     strict = loose & strictish & (tw >= _TW_S[0]) & (tw <= _TW_S[1])
     if strict.any():
         peak_s = _one_each(_over(p4, lo, hi, PEAK_STRICT).view(np.uint32)[..., 0])
-        strict &= peak_s & _both_groups(okb[:, :2] & sel)
+        strict &= peak_s & _both_groups(okb[:, :nw] & sel)
         dd = np.where(loose, digit, -1)
-        rows = np.flatnonzero((strict[:, 0] | strict[:, 1]) & ((dd[:, 0] != run) | (dd[:, 1] != run)))
+        # Rows where the strict test may be read: some window is strict and some window does not
+        # continue the digit running now (a run can only change at such a window, and a later
+        # strict window may then start one). A superset is harmless: where it is not read,
+        # strict may carry the harmonic test or not.
+        rows = np.flatnonzero(strict.any(axis=1) & (dd != run[:, None]).any(axis=1))
         if rows.size:
             ch = idx[rows]
-            raw = np.concatenate((x_prev[ch], x[ch]), axis=1)  # (m, 320): frames b-1 and b
-            harm = (raw @ _H2BASIS).astype(np.float64).reshape(rows.size, 2, 16)
+            raw = np.concatenate([x[ch] for x in frames], axis=1)  # (m, 160 (F+1)): frames b-1 ..
+            halves = raw.reshape(rows.size, -1, HOP)  # window j of a row is its halves j and j+1
+            wins = np.concatenate((halves[:, :nw], halves[:, 1 : nw + 1]), axis=2)
+            harm = (wins.reshape(rows.size * nw, WIN) @ _HBASIS).astype(np.float64).reshape(rows.size, nw, 16)
             hp = (np.square(harm[:, :, 0:8]) + np.square(harm[:, :, 8:16])) * sel[rows]
-            h = hp.reshape(rows.size, 2, 2, 4).sum(axis=3)
+            h = hp.reshape(rows.size, nw, 2, 4).sum(axis=3)
             dr = digit[rows]
             h_ok = (h[..., 1] <= HARMONIC_MAX * hi[rows]) & (
                 (h[..., 0] <= HARMONIC_MAX * lo[rows]) | ~_CLEAR_LUT[dr & 31]

@@ -277,6 +277,9 @@ class _Group:
         self.seg_start = t
 
 
+_MAX_FRAMES = 4  # frames analysed together by the batched detector
+
+
 class _ToneBank:
     """The detector for many channels sharing one time base; engine of both public classes."""
 
@@ -369,7 +372,6 @@ class _ToneBank:
         self._i = 0  # global index of the next frame
         self._origin = np.zeros(c, dtype=np.int64)
         self._state = np.zeros((g, c), dtype=bool)
-        self._no_raw = np.zeros((g, c), dtype=bool)
         self._state_any = np.zeros(c, dtype=bool)  # state.any(axis=1), kept up to date at flips
         self._pend = np.zeros((g, c), dtype=np.int32)
         self._pending_flips = False  # some _pend is non-zero
@@ -415,43 +417,55 @@ class _ToneBank:
     def feed(self, block: np.ndarray) -> list[tuple[int, ToneEvent]]:
         """Process a float32 (channels, n) block; return events as (channel, event) in time order."""
         out: list[tuple[int, ToneEvent]] = []
-        for x in self._framer.frames(block):
-            self.analyse(x @ self._basis_c, np.square(x) @ self._ebasis_c, out)
+        frames = self._framer.frames(block)
+        for i in range(0, len(frames), _MAX_FRAMES):
+            xs = frames[i : i + _MAX_FRAMES]
+            y = np.stack([x @ self._basis_c for x in xs], axis=1)
+            self.analyse_frames(y, np.stack([np.square(x) @ self._ebasis_c for x in xs], axis=1), out)
         return out
 
-    def analyse(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
-        """One frame from its products with `basis_t.T` (y: (C, 2K)) and `ebasis_t.T` (e: (C, 2)),
-        channels as rows (as the product gives them; `y` may be a column slice of a wider one).
+    def analyse_frames(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
+        """F consecutive frames from their products with `basis_t.T` (y: (C, F, 2K)) and
+        `ebasis_t.T` (e: (C, F, >= 2)), channels first; the same events for any F.
 
         The detector's arrays are few frequencies by many channels, so they are worked on as
-        (frequency, channel) rows: one transposing copy here (which also widens to float64, as
-        the sums below need) makes every later operation run along contiguous rows.
+        (frequency, frame, channel) rows: one transposing copy here (which also widens to float64,
+        as the sums below need) makes every later operation run along contiguous rows. The
+        spectral tests of all F frames are one set of array operations, so their fixed cost is
+        paid once per call; the debounce and cadence steps then run frame by frame.
         """
-        k, nf = self._k, self._nf
-        yt = np.array(y.T, dtype=np.float64, order="C")  # (2K, C)
-        cur = yt[:k] + self._carry
-        self._carry = yt[k:]
-        en = np.add(e[:, 0], self._ecarry, dtype=np.float64)
-        self._ecarry = e[:, 1]
+        k, nf, c = self._k, self._nf, self.channels
+        f = y.shape[1]
+        yt = np.array(y.transpose(2, 1, 0), dtype=np.float64, order="C")  # (2K, F, C)
+        cur = np.empty((k, f, c))
+        np.add(yt[:k, 0], self._carry, out=cur[:, 0])  # window i: last frame's share + this one's
+        np.add(yt[:k, 1:], yt[k:, :-1], out=cur[:, 1:])
+        self._carry = yt[k:, -1]
+        en = np.empty((f, c))
+        np.add(e[:, 0, 0], self._ecarry, out=en[0], dtype=np.float64)
+        np.add(e[:, 1:, 0].T, e[:, :-1, 1].T, out=en[1:], dtype=np.float64)
+        self._ecarry = e[:, -1, 1]
         sq = cur * cur
         p = sq[:nf] + sq[nf : 2 * nf]
         e_ac = np.maximum(en - sq[2 * nf] / self._sw2, 1e-9)
+        zz = np.empty((nf, f + 1, c), dtype=np.complex128)  # the last frame's bins, then these
+        zz[:, 0] = self._prev
+        zz[:, 1:].real = cur[:nf]
+        zz[:, 1:].imag = cur[nf : 2 * nf]
+        self._prev = zz[:, f]
         loud = p >= self._p_floor
-        z = np.empty((nf, self.channels), dtype=np.complex128)
-        z.real = cur[:nf]
-        z.imag = cur[nf : 2 * nf]
-        prev = self._prev
-        self._prev = z
         if loud.any():
-            adv = z * prev.conj()
-            adv *= self._rot_c
-            ok = loud & (adv.real >= self._cos_c * np.abs(adv))
-            nok = self._member_t @ ok.astype(np.float64)
-            share = (self._member_t @ p) * self._ratio_norm / e_ac
-            raw = (nok >= self._set_size_c) & (share >= SHARE_ON) & self._enabled
-            self._frame(raw, e_ac / self._sw2, out)
-        else:
-            self._frame(self._no_raw, e_ac / self._sw2, out)
+            adv = zz[:, 1:] * zz[:, :-1].conj()
+            adv *= self._rot_c[:, :, None]
+            ok = loud & (adv.real >= self._cos_c[:, :, None] * np.abs(adv))
+            nok = self._member_t @ ok.reshape(nf, f * c).astype(np.float64)
+            share = (self._member_t @ p.reshape(nf, f * c)) * self._ratio_norm / e_ac.reshape(f * c)
+            raw = ((nok >= self._set_size_c) & (share >= SHARE_ON)).reshape(-1, f, c) & self._enabled
+        else:  # no tone anywhere near the level floor (a quiet office): nothing to test
+            raw = np.zeros((len(self._sets), f, c), dtype=bool)
+        power = e_ac / self._sw2
+        for j in range(f):
+            self._frame(raw[:, j], power[j], out)
 
     def _frame(self, raw: np.ndarray, power: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
         i = self._i

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -96,12 +98,18 @@ def _busy_line(plan_name: str, seconds: float, rng: np.random.Generator) -> np.n
     return add_noise(np.resize(x, int(seconds * 8000)), -55.0, rng)
 
 
-@pytest.mark.parametrize("plan_name", ["cn", "us"])
-def test_bank_gives_each_line_what_its_own_detectors_give(plan_name: str) -> None:
+@pytest.mark.parametrize(
+    ("plan_name", "block"),
+    [("cn", 160), ("us", 160), ("cn", 320), ("us", 320), ("cn", 800), ("cn", 333)],
+    ids=["cn-20ms", "us-20ms", "cn-40ms", "us-40ms", "cn-100ms", "cn-odd"],
+)
+def test_bank_gives_each_line_what_its_own_detectors_give(plan_name: str, block: int) -> None:
     """Many lines at once (an odd count, each at its own point of a busy line's audio, one reset
-    mid-stream) hear exactly what one DtmfDetector + ToneDetector per line hear: the shared
-    product, the column slices and carries, the gathers of the lines that need a decision and the
-    merge of the two detectors' events must not change a single event or sample index."""
+    mid-stream) hear exactly what one DtmfDetector + ToneDetector per line hear, fed 20 ms at a
+    time: the shared product, the column slices and carries, the gathers of the lines that need
+    a decision, deciding several frames in one pass (the daemon hands 40 ms; 100 ms is more
+    than one pass takes; 333 samples cut frames anywhere) and the merge of the two detectors'
+    events must not change a single event or sample index."""
     from ccd.dsp.dtmf import DtmfDetector
     from ccd.dsp.tones import ToneDetector
 
@@ -109,20 +117,22 @@ def test_bank_gives_each_line_what_its_own_detectors_give(plan_name: str) -> Non
     channels, seconds, reset_ch, reset_at = 37, 12.0, 5, 8000 * 4
     signal = _busy_line(plan_name, 20.0, rng)
     n = int(seconds * 8000)
-    block = np.stack([np.roll(signal, -977 * c)[:n] for c in range(channels)])
+    audio = np.stack([np.roll(signal, -977 * c)[:n] for c in range(channels)])
+    step = block
 
     bank = LineBankDsp(channels, get_plan(plan_name))
     got: list[list[DtmfEvent | ToneEvent]] = [[] for _ in range(channels)]
+    cuts = sorted({*range(0, reset_at, step), reset_at, *range(reset_at, n, step), n})  # reset at a cut
     split = 0
-    for i in range(0, n, 160):
+    for i, j in pairwise(cuts):
         if i == reset_at:
             bank.reset(reset_ch)
             split = len(got[reset_ch])  # what came before was heard on the old call
-        for ch, ev in bank.process(block[:, i : i + 160]):
+        for ch, ev in bank.process(audio[:, i:j]):
             got[ch].append(ev)
 
     for ch in range(channels):
-        x = block[ch, reset_at:] if ch == reset_ch else block[ch]
+        x = audio[ch, reset_at:] if ch == reset_ch else audio[ch]
         dtmf, tones = DtmfDetector(), ToneDetector(get_plan(plan_name))
         want_d: list[DtmfEvent] = []
         want_t: list[ToneEvent] = []
