@@ -64,7 +64,6 @@ _FREQS_OF = {_KEYPAD[lo][hi]: (LOW_FREQS[lo], HIGH_FREQS[hi]) for lo in range(4)
 WIN = 160  # analysis window, 20 ms
 HOP = 80  # window spacing, 10 ms
 FRAME = 160  # one matrix product per 20 ms frame: two new windows
-MAX_FRAMES = 4  # frames decided together by the batched receiver (it is handed up to 80 ms)
 
 # Decision thresholds (see module docstring). Levels per tone in dBm0.
 FLOOR_DBM0 = -31.0  # strict: both tones at least this (spec: accept -26, reject -35 and below)
@@ -361,13 +360,10 @@ class _DtmfBank:
     def feed(self, block: np.ndarray) -> list[tuple[int, DtmfEvent]]:
         """Process a float32 (channels, n) block; return the digits that ended as (channel, event)."""
         out: list[tuple[int, DtmfEvent]] = []
-        frames = self._framer.frames(block)
         c = self.channels
-        for i in range(0, len(frames), MAX_FRAMES):
-            xs = frames[i : i + MAX_FRAMES]
-            x = np.stack(xs, axis=1).reshape(-1, FRAME)  # rows: channel, frame
-            y = (x @ _FBASIS).reshape(c, len(xs), -1)
-            self.analyse_frames(xs, y, (np.square(x) @ _EBASIS).reshape(c, len(xs), -1), out)
+        for xs, rows in self._framer.passes(block):
+            y = (rows @ _FBASIS).reshape(c, len(xs), -1)
+            self.analyse_frames(xs, y, (np.square(rows) @ _EBASIS).reshape(c, len(xs), -1), out)
         return out
 
     def analyse_frames(

@@ -84,6 +84,11 @@ def place_rows(rows: int, offset: int, part: np.ndarray) -> np.ndarray:
     return out
 
 
+# Frames the batched detectors analyse in one pass: their array work is done once for all of them
+# (the same events as frame by frame). The daemon hands them 2 (40 ms); bigger blocks take passes.
+MAX_FRAMES = 4
+
+
 class Framer:
     """Cuts a stream of (channels, n) blocks into whole frames of `frame` samples.
 
@@ -120,6 +125,20 @@ class Framer:
         if i < n:
             self._buf[:, : n - i] = x[:, i:]
             self.pending = n - i
+        return out
+
+    def passes(self, x: np.ndarray) -> list[tuple[list[np.ndarray], np.ndarray]]:
+        """The whole frames completed by `x`, in passes of up to MAX_FRAMES: each pass is its
+        frames and their samples as one (channels * frames, frame) matrix, rows ordered channel
+        then frame, for one product per pass. That matrix is a view of `x` when `x` is exactly
+        one pass of aligned frames (the daemon's case), otherwise a copy."""
+        aligned = not self.pending and x.shape[1] % self.frame == 0 and x.flags.c_contiguous
+        frames = self.frames(x)
+        out = []
+        for i in range(0, len(frames), MAX_FRAMES):
+            xs = frames[i : i + MAX_FRAMES]
+            rows = x if aligned and len(xs) == len(frames) else np.stack(xs, axis=1)
+            out.append((xs, rows.reshape(-1, self.frame)))
         return out
 
     def clear(self, ch: int | None = None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ccd.dsp.dtmf import _EBASIS, _FBASIS, FRAME, MAX_FRAMES, BatchDtmfDetector, DtmfEvent
+from ccd.dsp.dtmf import _EBASIS, _FBASIS, BatchDtmfDetector, DtmfEvent
 from ccd.dsp.goertzel import as_samples
 from ccd.dsp.levels import SAMPLE_RATE
 from ccd.dsp.tones import BatchToneDetector, ToneEvent, TonePlan
@@ -67,16 +67,10 @@ class LineBankDsp:
         dt: list[tuple[int, DtmfEvent]] = []
         tn: list[tuple[int, ToneEvent]] = []
         dbank, tbank, ne, nd = self._dtmf._bank, self._tones._bank, self._ne, self._nd
-        aligned = not self._framer.pending and x.shape[1] % FRAME == 0 and x.flags.c_contiguous
-        frames = self._framer.frames(x)
         c = self.channels
-        for i in range(0, len(frames), MAX_FRAMES):
-            # Up to MAX_FRAMES frames per call of each engine (the daemon hands 40 ms): one pass
-            # of their array work for all of them, the same events as one frame at a time.
-            xs = frames[i : i + MAX_FRAMES]
-            # rows: channel, frame (the block itself when it is exactly these frames)
-            rows = x if aligned and len(xs) == len(frames) else np.stack(xs, axis=1)
-            rows = rows.reshape(c * len(xs), FRAME)
+        for xs, rows in self._framer.passes(x):
+            # Up to MAX_FRAMES frames per pass of each engine (the daemon hands 40 ms): their
+            # array work once for all of them, the same events as one frame at a time.
             y = (rows @ self._basis).reshape(c, len(xs), -1)
             e = (np.square(rows) @ self._ebasis).reshape(c, len(xs), -1)
             dbank.analyse_frames(xs, y, e, dt)

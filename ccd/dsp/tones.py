@@ -277,9 +277,6 @@ class _Group:
         self.seg_start = t
 
 
-_MAX_FRAMES = 4  # frames analysed together by the batched detector
-
-
 class _ToneBank:
     """The detector for many channels sharing one time base; engine of both public classes."""
 
@@ -417,11 +414,10 @@ class _ToneBank:
     def feed(self, block: np.ndarray) -> list[tuple[int, ToneEvent]]:
         """Process a float32 (channels, n) block; return events as (channel, event) in time order."""
         out: list[tuple[int, ToneEvent]] = []
-        frames = self._framer.frames(block)
-        for i in range(0, len(frames), _MAX_FRAMES):
-            xs = frames[i : i + _MAX_FRAMES]
-            y = np.stack([x @ self._basis_c for x in xs], axis=1)
-            self.analyse_frames(y, np.stack([np.square(x) @ self._ebasis_c for x in xs], axis=1), out)
+        c = self.channels
+        for xs, rows in self._framer.passes(block):
+            y = (rows @ self._basis_c).reshape(c, len(xs), -1)
+            self.analyse_frames(y, (np.square(rows) @ self._ebasis_c).reshape(c, len(xs), -1), out)
         return out
 
     def analyse_frames(self, y: np.ndarray, e: np.ndarray, out: list[tuple[int, ToneEvent]]) -> None:
