@@ -17,6 +17,7 @@ from ccd.metrics.journal import Row, wrap_lookup
 from ccd.store import Store
 from ccd.store.migrations import agent_backfill_sql
 from ccd.store.reports import AgentRollups
+from tests.metrics.helpers import assert_agent_times_same, journal_database
 from tests.metrics.scenario import DAY, journal_tuples
 from tests.metrics.test_rollup_parity import PERIODS, TOML, office_day
 
@@ -45,14 +46,7 @@ def office_with_breaks(wrapupend: bool) -> list[Row]:
 
 
 def assert_same(got: dict, want: dict, where: object) -> None:
-    assert set(got) == set(want), where
-    for agent, w in want.items():
-        g = got[agent]
-        for name in ("logged_in", "ready", "on_call", "wrap_up", "talk", "wrap"):
-            assert getattr(g, name) == pytest.approx(getattr(w, name), abs=1e-6), (where, agent, name)
-        for name in ("answered", "handled", "transferred", "ring_no_answer", "sessions"):
-            assert getattr(g, name) == getattr(w, name), (where, agent, name)
-        assert g.not_ready == pytest.approx(w.not_ready, abs=1e-6), (where, agent)
+    assert_agent_times_same(got, want, where, tol=1e-6)
 
 
 @pytest.mark.parametrize("wrapupend", [True, False])
@@ -81,9 +75,7 @@ async def test_rollup_agent_time_equals_the_walk(tmp_path: Path, wrapupend: bool
 async def test_backfill_builds_the_rollups_the_trigger_keeps(tmp_path: Path) -> None:
     rows = office_with_breaks(True)
     path = tmp_path / "b.db"
-    store = await Store.open(path, VirtualClock(rows[-1].ts))
-    await store.journal.append_many(journal_tuples(rows))
-    await store.close()
+    await journal_database(path, rows, rows[-1].ts)
     conn = sqlite3.connect(path)
     try:
         kept = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in AGENT_TABLES}

@@ -25,6 +25,7 @@ from ccd.metrics.journal import HANDLED, Row, wrap_lookup
 from ccd.store import Store
 from ccd.store.migrations import agent_breaks_backfill_sql
 from ccd.store.reports import AgentRollups
+from tests.metrics.helpers import assert_agent_times_same
 from tests.metrics.scenario import DAY, journal_tuples
 
 TOML = """
@@ -46,14 +47,7 @@ def assert_same(got: dict[str, Any], want: dict[str, Any], where: object) -> Non
     """As the migration-4 parity test, to within 10 µs: a timestamp near 1.77e9 is exact only to
     2.4e-7 s, and the rollup and the walk subtract timestamps at different points, so over days
     of intervals the seconds differ by a few such steps (the reports show tenths of a second)."""
-    assert set(got) == set(want), where
-    for agent, w in want.items():
-        g = got[agent]
-        for name in ("logged_in", "ready", "on_call", "wrap_up", "talk", "wrap"):
-            assert getattr(g, name) == pytest.approx(getattr(w, name), abs=1e-5), (where, agent, name)
-        for name in ("answered", "handled", "transferred", "ring_no_answer", "sessions"):
-            assert getattr(g, name) == getattr(w, name), (where, agent, name)
-        assert g.not_ready == pytest.approx(w.not_ready, abs=1e-5), (where, agent)
+    assert_agent_times_same(got, want, where, tol=1e-5)
 
 
 AGENTS = ("1001", "1002", "1003", "1004", "1005", "1006")

@@ -23,6 +23,7 @@ from ccd.metrics.reports import Context, queue_counts_sql
 from ccd.store import Store
 from ccd.store import reports as store_reports
 from ccd.store.db import CHINA_TZ
+from tests.metrics.helpers import journal_database
 from tests.metrics.scenario import DAY, journal_tuples
 from tests.metrics.test_rollup_parity import TOML, office_day
 
@@ -121,9 +122,7 @@ def assert_twins_follow(conn: sqlite3.Connection, where: str) -> None:
 async def test_twins_follow_the_quarter_hour_histogram(tmp_path: Path) -> None:
     rows = office_days(3, True, 1.0)
     path = tmp_path / "t.db"
-    store = await Store.open(path, VirtualClock(rows[-1].ts))
-    await store.journal.append_many(journal_tuples(rows))
-    await store.close()
+    await journal_database(path, rows, rows[-1].ts)
     conn = sqlite3.connect(path)
     try:
         assert_twins_follow(conn, "journal written")

@@ -18,6 +18,7 @@ from ccd.config import config_from_text
 from ccd.store import Store
 from ccd.store.migrations import MIGRATIONS
 from ccd.store.reports import ReportQueries
+from tests.metrics.helpers import journal_database
 from tests.metrics.scenario import journal_tuples
 from tests.metrics.test_agent_runs_parity import (
     D1,
@@ -125,15 +126,6 @@ async def test_an_older_database_upgrades_and_backfills(
         await surveyed_calls(store, random.Random(5), 100, "new")
         await assert_survey_from_index(store, "after the upgrade")
         await assert_rollup_equals_walk(store, cfg, [(DAY, now + 60), (now - 9000, now + 60)], now + 60)
-    finally:
-        await store.close()
-
-
-async def journal_database(path: Path, written: list, now: float) -> None:
-    """A database of this ccd holding `written` journal rows, as the daemon wrote them."""
-    store = await Store.open(path, VirtualClock(now))
-    try:
-        await store.journal.append_many(journal_tuples(written))
     finally:
         await store.close()
 
